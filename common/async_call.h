@@ -1,0 +1,33 @@
+// Runs a unary callback-API RPC's blocking work on the worker pool, so gRPC's threads never wait on
+// Postgres or Redis. The handler stays a thin translation:
+//
+//   grpc::ServerUnaryReactor* Foo(grpc::CallbackServerContext* ctx, const Req* req, Resp* resp) {
+//     return RunOnWorkers(ctx, workers_, [=] { return logic_->Foo(...); /* fills resp */ });
+//   }
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "common/status.h"
+#include "common/worker_pool.h"
+
+namespace im {
+
+// `work` returns absl::Status; its result finishes the RPC. A full worker queue finishes the RPC
+// at once with RESOURCE_EXHAUSTED.
+template <typename Work>
+grpc::ServerUnaryReactor* RunOnWorkers(grpc::CallbackServerContext* context, WorkerPool& workers,
+                                       Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const bool queued = workers.TrySubmit(
+      [reactor, work = std::move(work)]() mutable { reactor->Finish(ToGrpcStatus(work())); });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy, retry later"));
+  }
+  return reactor;
+}
+
+}  // namespace im

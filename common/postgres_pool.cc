@@ -1,0 +1,82 @@
+#include "common/postgres_pool.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+
+namespace im {
+namespace {
+
+absl::Status FromSqlError(const pqxx::sql_error& e) {
+  const std::string& state = e.sqlstate();
+  // Class 40: transaction rollback (serialization failure, deadlock): the caller may retry.
+  if (state.rfind("40", 0) == 0) return absl::AbortedError(e.what());
+  if (state == "57014") return absl::DeadlineExceededError(e.what());
+  // Class 08 (connection exception) and 57P0x (server shutting down or restarting).
+  if (state.rfind("08", 0) == 0 || state.rfind("57P0", 0) == 0) {
+    return absl::UnavailableError(e.what());
+  }
+  return absl::InternalError(absl::StrCat("postgres: ", e.what()));
+}
+
+}  // namespace
+
+PostgresPool::PostgresPool(Options options)
+    : options_(std::move(options)),
+      pool_(options_.size, options_.acquire_timeout,
+            [this]() -> absl::StatusOr<std::unique_ptr<pqxx::connection>> {
+              try {
+                auto conn = std::make_unique<pqxx::connection>(options_.dsn);
+                pqxx::nontransaction setup(*conn);
+                setup.exec(absl::StrCat("SET statement_timeout = ",
+                                        absl::ToInt64Milliseconds(options_.statement_timeout)));
+                setup.commit();
+                return conn;
+              } catch (const std::exception& e) {
+                return absl::UnavailableError(absl::StrCat("postgres connect: ", e.what()));
+              }
+            }) {}
+
+absl::Status PostgresPool::Run(absl::FunctionRef<void(pqxx::connection&)> fn) {
+  absl::StatusOr<ConnectionPool<pqxx::connection>::Lease> lease = pool_.Acquire();
+  if (!lease.ok()) return lease.status();
+  absl::Status status;
+  try {
+    fn(**lease);
+    return absl::OkStatus();
+  } catch (const pqxx::broken_connection& e) {
+    status = absl::UnavailableError(absl::StrCat("postgres connection lost: ", e.what()));
+  } catch (const pqxx::in_doubt_error& e) {
+    status = absl::UnavailableError(absl::StrCat("postgres commit in doubt: ", e.what()));
+  } catch (const pqxx::sql_error& e) {
+    status = FromSqlError(e);
+  } catch (const std::exception& e) {
+    status = absl::InternalError(absl::StrCat("postgres: ", e.what()));
+  }
+  if (absl::IsUnavailable(status) || !(*lease)->is_open()) lease->MarkBroken();
+  return status;
+}
+
+absl::Status PostgresPool::Ping() {
+  return Run([](pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    tx.exec("SELECT 1");
+  });
+}
+
+std::string PgArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.push_back('"');
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace im

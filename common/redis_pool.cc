@@ -1,0 +1,196 @@
+#include "common/redis_pool.h"
+
+#include <hiredis/hiredis.h>
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace im {
+namespace {
+
+RedisReply Convert(const redisReply* reply) {
+  RedisReply out;
+  switch (reply->type) {
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = reply->integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kString;
+      out.str.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kStatus;
+      out.str.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.str.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::kArray;
+      out.elements.reserve(reply->elements);
+      for (size_t i = 0; i < reply->elements; ++i)
+        out.elements.push_back(Convert(reply->element[i]));
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+// The run_id line of INFO server; empty if the server does not report one.
+std::string ParseRunId(const std::string& info) {
+  for (absl::string_view line : absl::StrSplit(info, "\r\n")) {
+    if (absl::ConsumePrefix(&line, "run_id:")) return std::string(line);
+  }
+  return "";
+}
+
+}  // namespace
+
+RedisConnection::RedisConnection(redisContext* context) : context_(context) {}
+
+RedisConnection::~RedisConnection() { redisFree(context_); }
+
+absl::Status RedisConnection::Handshake() {
+  absl::StatusOr<std::vector<RedisReply>> info = Pipeline({{"INFO", "server"}});
+  if (!info.ok()) return info.status();
+  if ((*info)[0].is_error())
+    return absl::UnavailableError(absl::StrCat("redis INFO: ", (*info)[0].str));
+  run_id_ = ParseRunId((*info)[0].str);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
+    const std::vector<RedisCommand>& commands) {
+  if (broken_) return absl::UnavailableError("redis connection is broken");
+  std::vector<const char*> argv;
+  std::vector<size_t> argvlen;
+  for (const RedisCommand& command : commands) {
+    argv.clear();
+    argvlen.clear();
+    for (const std::string& arg : command) {
+      argv.push_back(arg.data());
+      argvlen.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                               argvlen.data()) != REDIS_OK) {
+      broken_ = true;
+      return absl::UnavailableError(absl::StrCat("redis: ", context_->errstr));
+    }
+  }
+  std::vector<RedisReply> replies;
+  replies.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      broken_ = true;
+      return absl::UnavailableError(absl::StrCat("redis: ", context_->errstr));
+    }
+    std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw),
+                                                       freeReplyObject);
+    replies.push_back(Convert(reply.get()));
+  }
+  return replies;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisConnection::EvalPipeline(
+    RedisScript& script, const std::vector<RedisCommand>& calls) {
+  std::string sha1;
+  {
+    std::lock_guard<std::mutex> lock(script.mu_);
+    if (script.sha1_.empty()) {
+      absl::StatusOr<std::vector<RedisReply>> loaded = Pipeline({{"SCRIPT", "LOAD", script.body_}});
+      if (!loaded.ok()) return loaded.status();
+      if ((*loaded)[0].type != RedisReply::Type::kString) {
+        return absl::InternalError(absl::StrCat("redis SCRIPT LOAD: ", (*loaded)[0].str));
+      }
+      script.sha1_ = (*loaded)[0].str;
+    }
+    sha1 = script.sha1_;
+  }
+  std::vector<RedisCommand> commands;
+  commands.reserve(calls.size() + 1);
+  // Loading in front of every batch makes each EVALSHA hit even right after the server restarted
+  // or SCRIPT FLUSH ran; retrying calls after NOSCRIPT could not be done safely, as the calls that
+  // did run are not idempotent. Loading a cached script costs one hash of its body.
+  commands.push_back({"SCRIPT", "LOAD", script.body_});
+  for (const RedisCommand& call : calls) {
+    RedisCommand command = {"EVALSHA", sha1};
+    command.insert(command.end(), call.begin(), call.end());
+    commands.push_back(std::move(command));
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  if ((*replies)[0].is_error()) {
+    return absl::InternalError(absl::StrCat("redis SCRIPT LOAD: ", (*replies)[0].str));
+  }
+  replies->erase(replies->begin());
+  return replies;
+}
+
+RedisPool::RedisPool(Options options)
+    : options_(std::move(options)),
+      pool_(options_.size, options_.acquire_timeout,
+            [this]() -> absl::StatusOr<std::unique_ptr<RedisConnection>> {
+              redisContext* context = redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                                              absl::ToTimeval(options_.timeout));
+              if (context == nullptr) return absl::UnavailableError("redis: out of memory");
+              if (context->err != 0) {
+                absl::Status error = absl::UnavailableError(absl::StrCat(
+                    "redis connect ", options_.host, ":", options_.port, ": ", context->errstr));
+                redisFree(context);
+                return error;
+              }
+              redisSetTimeout(context, absl::ToTimeval(options_.timeout));
+              auto conn = std::make_unique<RedisConnection>(context);
+              absl::Status handshake = conn->Handshake();
+              if (!handshake.ok()) return handshake;
+              return conn;
+            }) {}
+
+absl::Status RedisPool::Run(absl::FunctionRef<absl::Status(RedisConnection&)> fn) {
+  absl::StatusOr<ConnectionPool<RedisConnection>::Lease> lease = pool_.Acquire();
+  if (!lease.ok()) return lease.status();
+  absl::Status status = fn(**lease);
+  if ((*lease)->broken()) lease->MarkBroken();
+  return status;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
+    const std::vector<RedisCommand>& commands) {
+  absl::StatusOr<std::vector<RedisReply>> replies;
+  absl::Status status = Run([&](RedisConnection& conn) {
+    replies = conn.Pipeline(commands);
+    return replies.status();
+  });
+  if (!status.ok()) return status;
+  return replies;
+}
+
+absl::Status RedisPool::Ping() {
+  absl::StatusOr<std::vector<RedisReply>> replies = Pipeline({{"PING"}});
+  if (!replies.ok()) return replies.status();
+  if ((*replies)[0].is_error()) return absl::UnavailableError((*replies)[0].str);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RedisPool::Options> ParseRedisAddr(const std::string& addr) {
+  std::pair<std::string, std::string> parts = absl::StrSplit(addr, absl::MaxSplits(':', 1));
+  RedisPool::Options options;
+  options.host = parts.first;
+  if (options.host.empty() || !absl::SimpleAtoi(parts.second, &options.port) || options.port <= 0 ||
+      options.port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis address must be host:port, got \"", addr, "\""));
+  }
+  return options;
+}
+
+}  // namespace im

@@ -1,0 +1,199 @@
+#include "services/sequence/counter_cache.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace im::sequence {
+namespace {
+
+// How long a user's read-seq cache lives after its last write; Postgres stays the truth.
+constexpr char kReadSeqTtlSeconds[] = "86400";
+
+// KEYS[1] counter; ARGV[1] count, ARGV[2] run_id.
+// Returns {1, last} allocated, {0, 0} missing, {2, cur} exhausted.
+RedisScript allocate_script(R"lua(
+local h = redis.call('HMGET', KEYS[1], 'cur', 'hi', 'run')
+if not h[1] or h[3] ~= ARGV[2] then return {0, 0} end
+local n = tonumber(ARGV[1])
+if tonumber(h[1]) + n > tonumber(h[2]) then return {2, tonumber(h[1])} end
+return {1, redis.call('HINCRBY', KEYS[1], 'cur', n)}
+)lua");
+
+// KEYS[1] counter; ARGV[1] block start (exclusive), ARGV[2] block end, ARGV[3] run_id,
+// ARGV[4] '1' if the counter may be created. Returns 1 if the counter now covers the block.
+RedisScript install_script(R"lua(
+local h = redis.call('HMGET', KEYS[1], 'hi', 'run')
+if h[1] and h[2] == ARGV[3] then
+  if tonumber(ARGV[2]) > tonumber(h[1]) then redis.call('HSET', KEYS[1], 'hi', ARGV[2]) end
+  return 1
+end
+if ARGV[4] == '1' then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'cur', ARGV[1], 'hi', ARGV[2], 'run', ARGV[3])
+  return 1
+end
+return 0
+)lua");
+
+// KEYS[1] read-seq hash of a uid; ARGV[1] run_id, ARGV[2] ttl, then channel, seq pairs. A hash
+// written under another run_id may be a stale restore and is dropped first.
+RedisScript raise_read_seqs_script(R"lua(
+if redis.call('HGET', KEYS[1], '') ~= ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], '', ARGV[1])
+end
+for i = 3, #ARGV, 2 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if not cur or tonumber(ARGV[i + 1]) > tonumber(cur) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+)lua");
+
+std::string CounterRedisKey(const CounterKey& key) {
+  return absl::StrCat("seq:c:{", key.channel, "}:", key.kind);
+}
+
+std::string ReadSeqRedisKey(const std::string& uid) { return absl::StrCat("seq:r:{", uid, "}"); }
+
+absl::Status ScriptError(const RedisReply& reply) {
+  return absl::InternalError(absl::StrCat("redis script: ", reply.str));
+}
+
+std::optional<int64_t> ParseInt(const RedisReply& reply) {
+  int64_t value = 0;
+  if (reply.type == RedisReply::Type::kString && absl::SimpleAtoi(reply.str, &value)) return value;
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<CounterCache::Allocation>> CounterCache::Allocate(
+    const std::vector<CounterKey>& keys, const std::vector<int64_t>& counts) {
+  std::vector<Allocation> out;
+  absl::Status status = redis_->Run([&](RedisConnection& conn) -> absl::Status {
+    std::vector<RedisCommand> calls;
+    calls.reserve(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      calls.push_back({"1", CounterRedisKey(keys[i]), absl::StrCat(counts[i]), conn.run_id()});
+    }
+    absl::StatusOr<std::vector<RedisReply>> replies = conn.EvalPipeline(allocate_script, calls);
+    if (!replies.ok()) return replies.status();
+    out.reserve(keys.size());
+    for (const RedisReply& reply : *replies) {
+      if (reply.is_error()) return ScriptError(reply);
+      if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
+        return absl::InternalError("redis allocate script: unexpected reply");
+      }
+      Allocation allocation;
+      switch (reply.elements[0].integer) {
+        case 1:
+          allocation.outcome = Outcome::kAllocated;
+          allocation.last = reply.elements[1].integer;
+          break;
+        case 2:
+          allocation.outcome = Outcome::kExhausted;
+          break;
+        default:
+          allocation.outcome = Outcome::kMissing;
+      }
+      out.push_back(allocation);
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<std::vector<bool>> CounterCache::Install(const std::vector<Block>& blocks,
+                                                        const std::vector<bool>& fresh) {
+  std::vector<bool> covered;
+  absl::Status status = redis_->Run([&](RedisConnection& conn) -> absl::Status {
+    std::vector<RedisCommand> calls;
+    calls.reserve(blocks.size());
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      calls.push_back({"1", CounterRedisKey(blocks[i].key), absl::StrCat(blocks[i].reserved_before),
+                       absl::StrCat(blocks[i].reserved_after), conn.run_id(),
+                       fresh[i] ? "1" : "0"});
+    }
+    absl::StatusOr<std::vector<RedisReply>> replies = conn.EvalPipeline(install_script, calls);
+    if (!replies.ok()) return replies.status();
+    for (const RedisReply& reply : *replies) {
+      if (reply.is_error()) return ScriptError(reply);
+      covered.push_back(reply.integer == 1);
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return covered;
+}
+
+absl::StatusOr<std::vector<std::optional<int64_t>>> CounterCache::Peek(
+    const std::vector<CounterKey>& keys) {
+  std::vector<std::optional<int64_t>> out;
+  absl::Status status = redis_->Run([&](RedisConnection& conn) -> absl::Status {
+    std::vector<RedisCommand> commands;
+    commands.reserve(keys.size());
+    for (const CounterKey& key : keys) {
+      commands.push_back({"HMGET", CounterRedisKey(key), "cur", "run"});
+    }
+    absl::StatusOr<std::vector<RedisReply>> replies = conn.Pipeline(commands);
+    if (!replies.ok()) return replies.status();
+    for (const RedisReply& reply : *replies) {
+      if (reply.is_error()) return ScriptError(reply);
+      const bool valid = reply.elements.size() == 2 &&
+                         reply.elements[1].type == RedisReply::Type::kString &&
+                         reply.elements[1].str == conn.run_id();
+      out.push_back(valid ? ParseInt(reply.elements[0]) : std::nullopt);
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<std::vector<std::optional<int64_t>>> CounterCache::GetReadSeqs(
+    const std::string& uid, const std::vector<std::string>& channels) {
+  std::vector<std::optional<int64_t>> out(channels.size());
+  absl::Status status = redis_->Run([&](RedisConnection& conn) -> absl::Status {
+    // The empty field holds the run_id the hash was written under; channels are never empty.
+    RedisCommand command = {"HMGET", ReadSeqRedisKey(uid), ""};
+    command.insert(command.end(), channels.begin(), channels.end());
+    absl::StatusOr<std::vector<RedisReply>> replies = conn.Pipeline({command});
+    if (!replies.ok()) return replies.status();
+    const RedisReply& reply = (*replies)[0];
+    if (reply.is_error()) return ScriptError(reply);
+    if (reply.elements.size() != channels.size() + 1) {
+      return absl::InternalError("redis HMGET: unexpected reply");
+    }
+    if (reply.elements[0].type != RedisReply::Type::kString ||
+        reply.elements[0].str != conn.run_id()) {
+      return absl::OkStatus();
+    }
+    for (size_t i = 0; i < channels.size(); ++i) out[i] = ParseInt(reply.elements[i + 1]);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::Status CounterCache::RaiseReadSeqs(const std::string& uid,
+                                         const std::vector<std::string>& channels,
+                                         const std::vector<int64_t>& seqs) {
+  return redis_->Run([&](RedisConnection& conn) -> absl::Status {
+    RedisCommand call = {"1", ReadSeqRedisKey(uid), conn.run_id(), kReadSeqTtlSeconds};
+    for (size_t i = 0; i < channels.size(); ++i) {
+      call.push_back(channels[i]);
+      call.push_back(absl::StrCat(seqs[i]));
+    }
+    absl::StatusOr<std::vector<RedisReply>> replies =
+        conn.EvalPipeline(raise_read_seqs_script, {call});
+    if (!replies.ok()) return replies.status();
+    if ((*replies)[0].is_error()) return ScriptError((*replies)[0]);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace im::sequence

@@ -1,0 +1,58 @@
+// The Redis half of the sequence service: hot counters that hand out values inside durably
+// reserved blocks, and a cache of read positions. Keys live under the `seq:` prefix with the
+// channel (or uid) as hash tag, so one channel's counters share a Redis Cluster slot.
+//
+// Every counter remembers the run_id of the Redis server that holds it. A counter restored from an
+// RDB/AOF file after a restart carries the old run_id and is treated as missing: its values may be
+// older than what was handed out before the crash.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/redis_pool.h"
+#include "services/sequence/counter_key.h"
+
+namespace im::sequence {
+
+class CounterCache {
+ public:
+  explicit CounterCache(RedisPool* redis) : redis_(redis) {}
+
+  enum class Outcome { kAllocated, kMissing, kExhausted };
+  struct Allocation {
+    Outcome outcome = Outcome::kMissing;
+    // With kAllocated: the last value of the range; the range is (last - count, last].
+    int64_t last = 0;
+  };
+
+  // Takes counts[i] values of keys[i] when its block has room. Keys should be distinct; a key
+  // without a valid counter reports kMissing, one whose block is used up kExhausted.
+  absl::StatusOr<std::vector<Allocation>> Allocate(const std::vector<CounterKey>& keys,
+                                                   const std::vector<int64_t>& counts);
+
+  // Raises each counter's block limit to its block's end. A counter that is missing is created at
+  // its block's start only where fresh[i] is true (the caller proved the block is the newest);
+  // otherwise it stays missing. Returns, per block, whether the counter now covers it.
+  absl::StatusOr<std::vector<bool>> Install(const std::vector<Block>& blocks,
+                                            const std::vector<bool>& fresh);
+
+  // The last value handed out per key, or nullopt where Redis has no valid counter.
+  absl::StatusOr<std::vector<std::optional<int64_t>>> Peek(const std::vector<CounterKey>& keys);
+
+  // Cached read seqs of `uid`; nullopt where not cached.
+  absl::StatusOr<std::vector<std::optional<int64_t>>> GetReadSeqs(
+      const std::string& uid, const std::vector<std::string>& channels);
+
+  // Raises cached read seqs to at least the given values (never lowers them).
+  absl::Status RaiseReadSeqs(const std::string& uid, const std::vector<std::string>& channels,
+                             const std::vector<int64_t>& seqs);
+
+ private:
+  RedisPool* redis_;
+};
+
+}  // namespace im::sequence

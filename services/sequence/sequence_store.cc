@@ -1,0 +1,174 @@
+#include "services/sequence/sequence_store.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+
+namespace im::sequence {
+namespace {
+
+// Rows are locked in (channel, kind) order by every statement, so concurrent batches cannot
+// deadlock on each other.
+constexpr char kReserveBlocks[] = R"sql(
+INSERT INTO sequence.counters AS c (channel, kind, reserved)
+SELECT channel, kind, size
+FROM unnest($1::text[], $2::smallint[], $3::bigint[]) AS t(channel, kind, size)
+ORDER BY channel, kind
+ON CONFLICT (channel, kind)
+DO UPDATE SET reserved = c.reserved + EXCLUDED.reserved, updated_at = now()
+RETURNING channel, kind, reserved)sql";
+
+constexpr char kLockReserved[] = R"sql(
+SELECT channel, kind, reserved
+FROM sequence.counters
+WHERE (channel, kind) IN (SELECT * FROM unnest($1::text[], $2::smallint[]))
+ORDER BY channel, kind
+FOR SHARE)sql";
+
+constexpr char kGetReserved[] = R"sql(
+SELECT channel, kind, reserved
+FROM sequence.counters
+WHERE (channel, kind) IN (SELECT * FROM unnest($1::text[], $2::smallint[])))sql";
+
+constexpr char kAdvanceReadSeq[] = R"sql(
+INSERT INTO sequence.read_seqs AS r (uid, channel, seq) VALUES ($1, $2, $3)
+ON CONFLICT (uid, channel) DO UPDATE
+SET seq = EXCLUDED.seq, updated_at = now()
+WHERE EXCLUDED.seq > r.seq
+RETURNING seq)sql";
+
+constexpr char kGetReadSeq[] = R"sql(
+SELECT seq FROM sequence.read_seqs WHERE uid = $1 AND channel = $2)sql";
+
+constexpr char kGetReadSeqs[] = R"sql(
+SELECT channel, seq FROM sequence.read_seqs WHERE uid = $1 AND channel = ANY($2::text[]))sql";
+
+struct KeyArrays {
+  std::string channels;
+  std::string kinds;
+};
+
+KeyArrays ToArrays(const std::vector<CounterKey>& keys) {
+  std::vector<std::string> channels;
+  std::vector<int> kinds;
+  channels.reserve(keys.size());
+  kinds.reserve(keys.size());
+  for (const CounterKey& key : keys) {
+    channels.push_back(key.channel);
+    kinds.push_back(key.kind);
+  }
+  return {PgArray(channels), PgIntArray(kinds)};
+}
+
+absl::flat_hash_map<CounterKey, int64_t> ReservedByKey(const pqxx::result& rows) {
+  absl::flat_hash_map<CounterKey, int64_t> reserved;
+  for (const auto& row : rows) {
+    reserved[CounterKey{row[0].as<std::string>(), row[1].as<int>()}] = row[2].as<int64_t>();
+  }
+  return reserved;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Block>> SequenceStore::ReserveBlocks(const std::vector<CounterKey>& keys,
+                                                                const std::vector<int64_t>& sizes) {
+  const KeyArrays arrays = ToArrays(keys);
+  absl::flat_hash_map<CounterKey, int64_t> reserved;
+  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    reserved = ReservedByKey(
+        tx.exec_params(kReserveBlocks, arrays.channels, arrays.kinds, PgIntArray(sizes)));
+    tx.commit();
+  });
+  if (!status.ok()) return status;
+  std::vector<Block> blocks;
+  blocks.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto it = reserved.find(keys[i]);
+    if (it == reserved.end()) {
+      return absl::InternalError(absl::StrCat("no block reserved for ", keys[i].channel));
+    }
+    blocks.push_back(Block{keys[i], it->second - sizes[i], it->second});
+  }
+  return blocks;
+}
+
+absl::Status SequenceStore::WithNewestBlocks(
+    const std::vector<Block>& blocks,
+    absl::FunctionRef<absl::Status(const std::vector<bool>&)> install) {
+  std::vector<CounterKey> keys;
+  keys.reserve(blocks.size());
+  for (const Block& block : blocks) keys.push_back(block.key);
+  const KeyArrays arrays = ToArrays(keys);
+  absl::Status installed;
+  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    const absl::flat_hash_map<CounterKey, int64_t> reserved =
+        ReservedByKey(tx.exec_params(kLockReserved, arrays.channels, arrays.kinds));
+    std::vector<bool> newest;
+    newest.reserve(blocks.size());
+    for (const Block& block : blocks) {
+      auto it = reserved.find(block.key);
+      newest.push_back(it != reserved.end() && it->second == block.reserved_after);
+    }
+    installed = install(newest);
+    tx.commit();
+  });
+  if (!status.ok()) return status;
+  return installed;
+}
+
+absl::StatusOr<std::vector<int64_t>> SequenceStore::GetReserved(
+    const std::vector<CounterKey>& keys) {
+  const KeyArrays arrays = ToArrays(keys);
+  absl::flat_hash_map<CounterKey, int64_t> reserved;
+  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn);
+    reserved = ReservedByKey(tx.exec_params(kGetReserved, arrays.channels, arrays.kinds));
+  });
+  if (!status.ok()) return status;
+  std::vector<int64_t> out;
+  out.reserve(keys.size());
+  for (const CounterKey& key : keys) {
+    auto it = reserved.find(key);
+    out.push_back(it == reserved.end() ? 0 : it->second);
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> SequenceStore::AdvanceReadSeq(const std::string& uid,
+                                                      const std::string& channel, int64_t seq) {
+  int64_t stored = 0;
+  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    pqxx::result rows = tx.exec_params(kAdvanceReadSeq, uid, channel, seq);
+    // No row back means the stored value was already at or past `seq`.
+    if (rows.empty()) rows = tx.exec_params(kGetReadSeq, uid, channel);
+    stored = rows[0][0].as<int64_t>();
+    tx.commit();
+  });
+  if (!status.ok()) return status;
+  return stored;
+}
+
+absl::StatusOr<std::vector<int64_t>> SequenceStore::GetReadSeqs(
+    const std::string& uid, const std::vector<std::string>& channels) {
+  absl::flat_hash_map<std::string, int64_t> found;
+  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn);
+    for (const auto& row : tx.exec_params(kGetReadSeqs, uid, PgArray(channels))) {
+      found[row[0].as<std::string>()] = row[1].as<int64_t>();
+    }
+  });
+  if (!status.ok()) return status;
+  std::vector<int64_t> out;
+  out.reserve(channels.size());
+  for (const std::string& channel : channels) {
+    auto it = found.find(channel);
+    out.push_back(it == found.end() ? 0 : it->second);
+  }
+  return out;
+}
+
+}  // namespace im::sequence

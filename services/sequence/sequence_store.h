@@ -1,0 +1,47 @@
+// All SQL of the sequence service: counter blocks and read positions in the `sequence` schema.
+// Calls block on Postgres; run them on a worker thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/postgres_pool.h"
+#include "services/sequence/counter_key.h"
+
+namespace im::sequence {
+
+class SequenceStore {
+ public:
+  explicit SequenceStore(PostgresPool* pg) : pg_(pg) {}
+
+  // Reserves one new block per key, of sizes[i] values, committed before it returns. Keys must be
+  // distinct. Blocks come back in the order of `keys`.
+  absl::StatusOr<std::vector<Block>> ReserveBlocks(const std::vector<CounterKey>& keys,
+                                                   const std::vector<int64_t>& sizes);
+
+  // Holds a share lock on the keys' rows, so that no block of them can be reserved meanwhile, and
+  // runs `install` with, per block, whether it is still the newest block of its key. Whatever
+  // `install` returns is returned; the lock is released afterwards.
+  absl::Status WithNewestBlocks(const std::vector<Block>& blocks,
+                                absl::FunctionRef<absl::Status(const std::vector<bool>&)> install);
+
+  // The highest reserved value per key; 0 for a key never reserved.
+  absl::StatusOr<std::vector<int64_t>> GetReserved(const std::vector<CounterKey>& keys);
+
+  // read_seq = max(read_seq, seq); returns the stored value.
+  absl::StatusOr<int64_t> AdvanceReadSeq(const std::string& uid, const std::string& channel,
+                                         int64_t seq);
+
+  // Read seq per channel, 0 where the user has none.
+  absl::StatusOr<std::vector<int64_t>> GetReadSeqs(const std::string& uid,
+                                                   const std::vector<std::string>& channels);
+
+ private:
+  PostgresPool* pg_;
+};
+
+}  // namespace im::sequence

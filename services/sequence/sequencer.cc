@@ -1,0 +1,249 @@
+#include "services/sequence/sequencer.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+
+namespace im::sequence {
+namespace {
+
+constexpr size_t kMaxIdBytes = 255;
+
+absl::Status CheckKind(int kind) {
+  if (kind < kMessageSeq || kind > kRedDot) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown counter kind ", kind));
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+std::vector<T> Pick(const std::vector<T>& values, const std::vector<size_t>& indexes) {
+  std::vector<T> out;
+  out.reserve(indexes.size());
+  for (size_t i : indexes) out.push_back(values[i]);
+  return out;
+}
+
+}  // namespace
+
+absl::Status CheckId(const std::string& id, const char* what) {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " must not be empty"));
+  if (id.size() > kMaxIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is ", id.size(), " bytes, the limit is ", kMaxIdBytes));
+  }
+  for (char c : id) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(absl::StrCat(what, " contains a control character"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Sequencer::Sequencer(SequenceStore* store, CounterCache* cache, Options options)
+    : store_(store), cache_(cache), options_(options) {}
+
+absl::Status Sequencer::CheckChannels(const std::vector<std::string>& channels) const {
+  if (channels.empty()) return absl::InvalidArgumentError("no channels given");
+  if (channels.size() > options_.max_batch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(channels.size(), " channels in one call, the limit is ", options_.max_batch));
+  }
+  for (const std::string& channel : channels) {
+    if (absl::Status s = CheckId(channel, "channel"); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<SeqRange>> Sequencer::Allocate(const std::vector<AllocateItem>& items) {
+  if (items.empty()) return absl::InvalidArgumentError("no items to allocate");
+  if (items.size() > options_.max_batch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(items.size(), " items in one call, the limit is ", options_.max_batch));
+  }
+  // One Redis call per distinct counter: the counter's items are then cut from one range in
+  // request order, which keeps them consecutive.
+  std::vector<CounterKey> keys;
+  std::vector<int64_t> totals;
+  std::vector<size_t> key_of_item;
+  key_of_item.reserve(items.size());
+  absl::flat_hash_map<CounterKey, size_t> index;
+  for (const AllocateItem& item : items) {
+    if (absl::Status s = CheckId(item.channel, "channel"); !s.ok()) return s;
+    if (absl::Status s = CheckKind(item.kind); !s.ok()) return s;
+    if (item.count < 1 || item.count > options_.max_count) {
+      return absl::InvalidArgumentError(absl::StrCat("count must be 1..", options_.max_count,
+                                                     ", got ", item.count, " for ", item.channel));
+    }
+    CounterKey key{item.channel, item.kind};
+    auto [it, inserted] = index.try_emplace(key, keys.size());
+    if (inserted) {
+      keys.push_back(std::move(key));
+      totals.push_back(0);
+    }
+    totals[it->second] += item.count;
+    key_of_item.push_back(it->second);
+  }
+
+  std::vector<int64_t> lasts(keys.size());
+  std::vector<size_t> pending(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) pending[i] = i;
+  for (int attempt = 0; attempt < options_.max_attempts && !pending.empty(); ++attempt) {
+    absl::StatusOr<std::vector<CounterCache::Allocation>> allocations =
+        cache_->Allocate(Pick(keys, pending), Pick(totals, pending));
+    if (!allocations.ok()) return allocations.status();
+    std::vector<size_t> refill;
+    std::vector<bool> missing;
+    for (size_t j = 0; j < pending.size(); ++j) {
+      const CounterCache::Allocation& a = (*allocations)[j];
+      if (a.outcome == CounterCache::Outcome::kAllocated) {
+        lasts[pending[j]] = a.last;
+      } else {
+        refill.push_back(pending[j]);
+        missing.push_back(a.outcome == CounterCache::Outcome::kMissing);
+      }
+    }
+    if (!refill.empty()) {
+      if (absl::Status s = Refill(Pick(keys, refill), Pick(totals, refill), missing); !s.ok()) {
+        return s;
+      }
+    }
+    pending = std::move(refill);
+  }
+  if (!pending.empty()) {
+    return absl::UnavailableError("counter blocks kept being taken by other allocators; retry");
+  }
+
+  std::vector<int64_t> cursor(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) cursor[k] = lasts[k] - totals[k];
+  std::vector<SeqRange> ranges;
+  ranges.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    int64_t& at = cursor[key_of_item[i]];
+    ranges.push_back(SeqRange{at + 1, at + items[i].count});
+    at += items[i].count;
+  }
+  return ranges;
+}
+
+absl::Status Sequencer::Refill(const std::vector<CounterKey>& keys,
+                               const std::vector<int64_t>& needs,
+                               const std::vector<bool>& missing) {
+  std::vector<int64_t> sizes;
+  sizes.reserve(needs.size());
+  for (int64_t need : needs) sizes.push_back(std::max(options_.block_size, need));
+  absl::StatusOr<std::vector<Block>> blocks = store_->ReserveBlocks(keys, sizes);
+  if (!blocks.ok()) return blocks.status();
+
+  std::vector<Block> extend;
+  std::vector<Block> create;
+  for (size_t i = 0; i < blocks->size(); ++i) {
+    (missing[i] ? create : extend).push_back((*blocks)[i]);
+  }
+  // A live counter only has its limit raised: every value below the limit is reserved, and the
+  // counter is past everything it handed out. If it vanished meanwhile it stays missing, and the
+  // next round takes the path below.
+  if (!extend.empty()) {
+    absl::StatusOr<std::vector<bool>> covered =
+        cache_->Install(extend, std::vector<bool>(extend.size(), false));
+    if (!covered.ok()) return covered.status();
+  }
+  // A counter is created at its block's start only while no newer block exists: a creator that
+  // lost the race would otherwise restart the counter below values handed out from a newer block.
+  // Its block is then abandoned, leaving a gap but never a repeat.
+  if (!create.empty()) {
+    return store_->WithNewestBlocks(create, [&](const std::vector<bool>& newest) {
+      return cache_->Install(create, newest).status();
+    });
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>> Sequencer::GetMaxSeqs(const std::vector<std::string>& channels,
+                                                           int kind) {
+  if (absl::Status s = CheckChannels(channels); !s.ok()) return s;
+  if (absl::Status s = CheckKind(kind); !s.ok()) return s;
+  std::vector<CounterKey> keys;
+  keys.reserve(channels.size());
+  for (const std::string& channel : channels) keys.push_back(CounterKey{channel, kind});
+  absl::StatusOr<std::vector<std::optional<int64_t>>> live = cache_->Peek(keys);
+  if (!live.ok()) return live.status();
+
+  // Without a live counter the reserved mark is the answer: it is at or above every value handed
+  // out, and the next value handed out will be above it.
+  std::vector<size_t> cold;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!(*live)[i].has_value()) cold.push_back(i);
+  }
+  std::vector<int64_t> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) out[i] = (*live)[i].value_or(0);
+  if (!cold.empty()) {
+    absl::StatusOr<std::vector<int64_t>> reserved = store_->GetReserved(Pick(keys, cold));
+    if (!reserved.ok()) return reserved.status();
+    for (size_t j = 0; j < cold.size(); ++j) out[cold[j]] = (*reserved)[j];
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> Sequencer::SetReadSeq(const std::string& uid, const std::string& channel,
+                                              int64_t seq) {
+  if (absl::Status s = CheckId(uid, "uid"); !s.ok()) return s;
+  if (absl::Status s = CheckId(channel, "channel"); !s.ok()) return s;
+  if (seq < 0) return absl::InvalidArgumentError(absl::StrCat("read seq must be >= 0, got ", seq));
+  absl::StatusOr<std::vector<int64_t>> max = GetMaxSeqs({channel}, kMessageSeq);
+  if (!max.ok()) return max.status();
+  if (seq > (*max)[0]) {
+    return absl::InvalidArgumentError(absl::StrCat("read seq ", seq, " is above the max seq ",
+                                                   (*max)[0], " of channel ", channel));
+  }
+  absl::StatusOr<int64_t> stored = store_->AdvanceReadSeq(uid, channel, seq);
+  if (!stored.ok()) return stored.status();
+  // Postgres has the new value; a failed cache write is reported so the caller retries, which is
+  // harmless because the update is idempotent.
+  if (absl::Status s = cache_->RaiseReadSeqs(uid, {channel}, {*stored}); !s.ok()) return s;
+  return *stored;
+}
+
+absl::StatusOr<std::vector<int64_t>> Sequencer::GetReadSeqs(
+    const std::string& uid, const std::vector<std::string>& channels) {
+  if (absl::Status s = CheckId(uid, "uid"); !s.ok()) return s;
+  if (absl::Status s = CheckChannels(channels); !s.ok()) return s;
+  absl::StatusOr<std::vector<std::optional<int64_t>>> cached = cache_->GetReadSeqs(uid, channels);
+  // Read seqs are durable in Postgres, so a Redis outage only costs this call the cache.
+  if (!cached.ok()) return store_->GetReadSeqs(uid, channels);
+
+  std::vector<size_t> misses;
+  std::vector<int64_t> out(channels.size());
+  for (size_t i = 0; i < channels.size(); ++i) {
+    if ((*cached)[i].has_value()) {
+      out[i] = *(*cached)[i];
+    } else {
+      misses.push_back(i);
+    }
+  }
+  if (misses.empty()) return out;
+  const std::vector<std::string> missed = Pick(channels, misses);
+  absl::StatusOr<std::vector<int64_t>> stored = store_->GetReadSeqs(uid, missed);
+  if (!stored.ok()) return stored.status();
+  for (size_t j = 0; j < misses.size(); ++j) out[misses[j]] = (*stored)[j];
+  // A failed fill only means the next call reads Postgres again.
+  cache_->RaiseReadSeqs(uid, missed, *stored).IgnoreError();
+  return out;
+}
+
+absl::StatusOr<std::vector<ChannelSeqs>> Sequencer::GetChannelSeqs(
+    const std::string& uid, const std::vector<std::string>& channels) {
+  absl::StatusOr<std::vector<int64_t>> reads = GetReadSeqs(uid, channels);
+  if (!reads.ok()) return reads.status();
+  absl::StatusOr<std::vector<int64_t>> maxes = GetMaxSeqs(channels, kMessageSeq);
+  if (!maxes.ok()) return maxes.status();
+  std::vector<ChannelSeqs> out;
+  out.reserve(channels.size());
+  for (size_t i = 0; i < channels.size(); ++i) {
+    out.push_back(ChannelSeqs{channels[i], (*maxes)[i], (*reads)[i]});
+  }
+  return out;
+}
+
+}  // namespace im::sequence

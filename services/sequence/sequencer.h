@@ -1,0 +1,93 @@
+// The sequence service's logic, apart from gRPC: allocation of per-channel counters that never
+// repeat or go back (DESIGN.md invariant 2) and forward-only read positions (invariant 5).
+//
+// Values are handed out by Redis inside blocks reserved in Postgres beforehand. While Redis keeps
+// its data, a counter continues exactly where it was; when Redis loses it (flush, restart,
+// failover), the counter restarts above the newest reserved block, which is above every value
+// handed out. Postgres is touched once per block, not per value.
+//
+//   Sequencer sequencer(&store, &cache, {});
+//   absl::StatusOr<std::vector<SeqRange>> ranges = sequencer.Allocate({{"g:42", kMessageSeq, 3}});
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/sequence/counter_cache.h"
+#include "services/sequence/sequence_store.h"
+
+namespace im::sequence {
+
+// Mirrors im.sequence.v1.CounterKind.
+enum CounterKind : int { kMessageSeq = 0, kExtensionVersion = 1, kRedDot = 2 };
+
+struct AllocateItem {
+  std::string channel;
+  int kind = kMessageSeq;
+  int64_t count = 1;
+};
+
+struct SeqRange {
+  int64_t first = 0;
+  int64_t last = 0;
+};
+
+struct ChannelSeqs {
+  std::string channel;
+  int64_t max_seq = 0;
+  int64_t read_seq = 0;
+};
+
+class Sequencer {
+ public:
+  struct Options {
+    // Values reserved in Postgres per round trip; a bigger block means fewer writes and a bigger
+    // jump after Redis loses its data.
+    int64_t block_size = 1000;
+    int64_t max_count = 10000;
+    size_t max_batch = 4096;
+    // Rounds of reserve-and-retry before giving up when other allocators keep taking the blocks.
+    int max_attempts = 8;
+  };
+
+  Sequencer(SequenceStore* store, CounterCache* cache, Options options);
+
+  // Ranges in item order; items of the same counter get consecutive ranges in item order.
+  // INVALID_ARGUMENT for an empty/oversized batch, a bad channel, kind or count; UNAVAILABLE when
+  // Redis (or, when a new block is needed, Postgres) does not answer. Never a repeated value.
+  absl::StatusOr<std::vector<SeqRange>> Allocate(const std::vector<AllocateItem>& items);
+
+  // The highest value each counter may have handed out (0 if never); never decreases.
+  absl::StatusOr<std::vector<int64_t>> GetMaxSeqs(const std::vector<std::string>& channels,
+                                                  int kind);
+
+  // Moves the read seq forward and returns the value now stored. INVALID_ARGUMENT if `seq` is
+  // negative or above the channel's max message seq.
+  absl::StatusOr<int64_t> SetReadSeq(const std::string& uid, const std::string& channel,
+                                     int64_t seq);
+
+  // Read seqs per channel (0 where never set). Served from Redis, filled from Postgres on a miss.
+  absl::StatusOr<std::vector<int64_t>> GetReadSeqs(const std::string& uid,
+                                                   const std::vector<std::string>& channels);
+
+  // Max message seq and read seq per channel, for one user.
+  absl::StatusOr<std::vector<ChannelSeqs>> GetChannelSeqs(const std::string& uid,
+                                                          const std::vector<std::string>& channels);
+
+ private:
+  absl::Status CheckChannels(const std::vector<std::string>& channels) const;
+  // Reserves a block for each key and makes Redis use it.
+  absl::Status Refill(const std::vector<CounterKey>& keys, const std::vector<int64_t>& needs,
+                      const std::vector<bool>& missing);
+
+  SequenceStore* store_;
+  CounterCache* cache_;
+  Options options_;
+};
+
+// INVALID_ARGUMENT unless `id` is 1..255 bytes without control characters. `what` names the field.
+absl::Status CheckId(const std::string& id, const char* what);
+
+}  // namespace im::sequence

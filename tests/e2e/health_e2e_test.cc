@@ -1,0 +1,55 @@
+// Every binary serves health and metrics, and health follows Postgres and Redis. Stops the shared
+// servers, so ctest runs it alone (RUN_SERIAL).
+#include <gtest/gtest.h>
+
+#include "tests/support/test_env.h"
+
+namespace im {
+namespace {
+
+class HealthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"sequence", "gateway", "message", "conversation", "extension"}) {
+      services_.push_back(std::make_unique<testing::ServiceProcess>(testing::BinaryPath(name)));
+    }
+    for (auto& service : services_) ASSERT_TRUE(service->WaitServing());
+  }
+
+  void ExpectAll(bool serving) {
+    for (auto& service : services_) {
+      EXPECT_TRUE(service->WaitHealth(serving, 15)) << service->grpc_address();
+    }
+  }
+
+  std::vector<std::unique_ptr<testing::ServiceProcess>> services_;
+};
+
+TEST_F(HealthTest, EveryServiceServesHealthAndMetrics) {
+  for (auto& service : services_) {
+    const std::string metrics = testing::HttpGet(service->metrics_port(), "/metrics");
+    EXPECT_NE(metrics.find("grpc_server_handled_total"), std::string::npos)
+        << service->grpc_address() << ": " << metrics;
+  }
+}
+
+TEST_F(HealthTest, NotServingWhileRedisIsDown) {
+  testing::Stack("stop-redis");
+  ExpectAll(false);
+  testing::Stack("start-redis");
+  ExpectAll(true);
+}
+
+TEST_F(HealthTest, NotServingWhilePostgresIsDown) {
+  testing::Stack("stop-postgres");
+  ExpectAll(false);
+  testing::Stack("start-postgres");
+  ExpectAll(true);
+}
+
+TEST_F(HealthTest, SigtermDrainsAndExitsCleanly) {
+  for (auto& service : services_) EXPECT_EQ(service->Stop(), 0);
+}
+
+}  // namespace
+}  // namespace im

@@ -1,0 +1,189 @@
+#include "tests/support/test_env.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace im::testing {
+namespace {
+
+std::string RequireEnv(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') {
+    ADD_FAILURE() << name << " is not set: run the tests through scripts/test.sh";
+    std::abort();
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string PostgresDsn() { return RequireEnv("IM_TEST_POSTGRES_DSN"); }
+std::string RedisAddr() { return RequireEnv("IM_TEST_REDIS_ADDR"); }
+
+std::unique_ptr<PostgresPool> MakePostgresPool() {
+  return std::make_unique<PostgresPool>(PostgresPool::Options{.dsn = PostgresDsn(), .size = 8});
+}
+
+std::unique_ptr<RedisPool> MakeRedisPool() {
+  absl::StatusOr<RedisPool::Options> options = ParseRedisAddr(RedisAddr());
+  if (!options.ok()) {
+    ADD_FAILURE() << options.status();
+    std::abort();
+  }
+  return std::make_unique<RedisPool>(*options);
+}
+
+void Stack(const std::string& action) {
+  const std::string command = absl::StrCat(RequireEnv("IM_TEST_STACK"), " ", action);
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+std::string UniqueName(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  static const uint64_t run = std::random_device{}();
+  return absl::StrCat(prefix, "-", run % 1000000007, "-", getpid(), "-", counter++);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string BinaryPath(const std::string& name) {
+  return RequireEnv(absl::StrCat("IM_TEST_BIN_", absl::AsciiStrToUpper(name)).c_str());
+}
+
+ServiceProcess::ServiceProcess(std::string binary, std::map<std::string, std::string> env)
+    : binary_(std::move(binary)), env_(std::move(env)) {
+  grpc_port_ = FreePort();
+  metrics_port_ = FreePort();
+  while (metrics_port_ == grpc_port_) metrics_port_ = FreePort();
+  Spawn();
+}
+
+ServiceProcess::~ServiceProcess() {
+  if (pid_ > 0) Kill();
+}
+
+void ServiceProcess::Spawn() {
+  std::map<std::string, std::string> env = {
+      {"IM_POSTGRES_DSN", PostgresDsn()},
+      {"IM_REDIS_ADDR", RedisAddr()},
+      {"IM_LISTEN_HOST", "127.0.0.1"},
+      {"IM_GRPC_PORT", absl::StrCat(grpc_port_)},
+      {"IM_METRICS_PORT", absl::StrCat(metrics_port_)},
+      {"IM_HEALTH_INTERVAL", "200ms"},
+      {"IM_DRAIN_TIMEOUT", "2s"},
+  };
+  for (const auto& [key, value] : env_) env[key] = value;
+  std::vector<std::string> entries;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind("IM_", 0) != 0) entries.emplace_back(*e);
+  }
+  for (const auto& [key, value] : env) entries.push_back(absl::StrCat(key, "=", value));
+  std::vector<char*> envp;
+  for (std::string& entry : entries) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv = {binary_.data(), nullptr};
+
+  pid_ = fork();
+  if (pid_ == 0) {
+    execve(binary_.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  ASSERT_GT(pid_, 0) << "fork failed";
+}
+
+std::string ServiceProcess::grpc_address() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
+
+bool ServiceProcess::WaitHealth(bool serving, double seconds) {
+  auto channel = grpc::CreateChannel(grpc_address(), grpc::InsecureChannelCredentials());
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int>(seconds * 1000));
+  while (std::chrono::steady_clock::now() < deadline) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = stub->Check(&context, request, &response);
+    const bool is_serving =
+        status.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+    if (status.ok() && is_serving == serving) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+bool ServiceProcess::WaitServing(double seconds) { return WaitHealth(true, seconds); }
+
+int ServiceProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void ServiceProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void ServiceProcess::Restart() {
+  if (pid_ > 0) Kill();
+  Spawn();
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  try {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    http::request<http::string_body> request{http::verb::get, path, 11};
+    request.set(http::field::host, "127.0.0.1");
+    http::write(socket, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(socket, buffer, response);
+    return response.body();
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+}  // namespace im::testing
