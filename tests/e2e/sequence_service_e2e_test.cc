@@ -21,8 +21,7 @@ class SequenceServiceTest : public ::testing::Test {
   }
 
   void Connect() {
-    stub_ = seq::SequenceService::NewStub(
-        grpc::CreateChannel(service_->grpc_address(), grpc::InsecureChannelCredentials()));
+    stub_ = seq::SequenceService::NewStub(testing::FreshChannel(service_->grpc_address()));
   }
 
   grpc::Status Allocate(const std::string& channel, uint32_t count, seq::SeqRange* range) {

@@ -78,6 +78,12 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+std::shared_ptr<grpc::Channel> FreshChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
 std::string BinaryPath(const std::string& name) {
   return RequireEnv(absl::StrCat("IM_TEST_BIN_", absl::AsciiStrToUpper(name)).c_str());
 }
@@ -126,11 +132,12 @@ void ServiceProcess::Spawn() {
 std::string ServiceProcess::grpc_address() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
 
 bool ServiceProcess::WaitHealth(bool serving, double seconds) {
-  auto channel = grpc::CreateChannel(grpc_address(), grpc::InsecureChannelCredentials());
-  auto stub = grpc::health::v1::Health::NewStub(channel);
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(static_cast<int>(seconds * 1000));
   while (std::chrono::steady_clock::now() < deadline) {
+    // A fresh channel per try: one that failed to connect while the process was starting would
+    // wait out gRPC's reconnect backoff (seconds) instead of trying again.
+    auto stub = grpc::health::v1::Health::NewStub(FreshChannel(grpc_address()));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     grpc::health::v1::HealthCheckRequest request;

@@ -2,6 +2,7 @@
 // stop and start them (scripts/stack.sh), plus helpers to run service binaries as child processes.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
 #include <map>
@@ -64,6 +65,10 @@ class ServiceProcess {
 
 // GET http://127.0.0.1:port/path; the body, or empty on failure.
 std::string HttpGet(int port, const std::string& path);
+
+// A channel with its own connections, so no backoff state from an earlier process on the same
+// address (a restarted service) delays it.
+std::shared_ptr<grpc::Channel> FreshChannel(const std::string& address);
 
 // Path of a built binary, from the IM_TEST_BIN_<NAME> variable CMake sets for each test.
 std::string BinaryPath(const std::string& name);
