@@ -24,6 +24,9 @@ ABSL_FLAG(double, seconds, 10, "Duration of each shape.");
 ABSL_FLAG(int, threads, 8, "Concurrent callers (each with its own channel to the server).");
 ABSL_FLAG(int, batch, 100, "Items per AllocateBatch call in the batched shapes.");
 ABSL_FLAG(int, channels, 10000, "Distinct channels in the many-channel shapes.");
+ABSL_FLAG(std::string, prefix, "",
+          "Channel name prefix; empty = a new one per run (cold counters). Repeat a prefix to "
+          "measure counters that already hold a block (warm).");
 
 namespace {
 
@@ -107,7 +110,8 @@ int main(int argc, char** argv) {
   const double seconds = absl::GetFlag(FLAGS_seconds);
   std::printf("%-26s %12s %12s %10s %10s %8s\n", "shape", "seqs/s", "calls/s", "p50 us", "p99 us",
               "errors");
-  const std::string run = absl::StrCat("bench-", std::random_device{}(), "-");
+  std::string run = absl::GetFlag(FLAGS_prefix);
+  if (run.empty()) run = absl::StrCat("bench-", std::random_device{}(), "-");
   for (const Shape& shape : shapes) {
     const std::string prefix =
         absl::StrCat(run, shape.many_channels ? "m" : "s", shape.batched ? "b" : "u", "-");
