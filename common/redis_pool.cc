@@ -44,10 +44,12 @@ RedisReply Convert(const redisReply* reply) {
   return out;
 }
 
-// The run_id line of INFO server; empty if the server does not report one.
-std::string ParseRunId(const std::string& info) {
+// The value of `field` in an INFO reply; empty if the server does not report it.
+std::string InfoField(const std::string& info, absl::string_view field) {
   for (absl::string_view line : absl::StrSplit(info, "\r\n")) {
-    if (absl::ConsumePrefix(&line, "run_id:")) return std::string(line);
+    if (absl::ConsumePrefix(&line, field) && absl::ConsumePrefix(&line, ":")) {
+      return std::string(line);
+    }
   }
   return "";
 }
@@ -59,11 +61,14 @@ RedisConnection::RedisConnection(redisContext* context) : context_(context) {}
 RedisConnection::~RedisConnection() { redisFree(context_); }
 
 absl::Status RedisConnection::Handshake() {
-  absl::StatusOr<std::vector<RedisReply>> info = Pipeline({{"INFO", "server"}});
+  absl::StatusOr<std::vector<RedisReply>> info =
+      Pipeline({{"INFO", "server"}, {"INFO", "cluster"}});
   if (!info.ok()) return info.status();
-  if ((*info)[0].is_error())
-    return absl::UnavailableError(absl::StrCat("redis INFO: ", (*info)[0].str));
-  run_id_ = ParseRunId((*info)[0].str);
+  for (const RedisReply& reply : *info) {
+    if (reply.is_error()) return absl::UnavailableError(absl::StrCat("redis INFO: ", reply.str));
+  }
+  run_id_ = InfoField((*info)[0].str, "run_id");
+  cluster_enabled_ = InfoField((*info)[1].str, "cluster_enabled") == "1";
   return absl::OkStatus();
 }
 

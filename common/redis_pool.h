@@ -65,14 +65,17 @@ class RedisConnection {
 
   // The run_id of the server this connection talks to.
   const std::string& run_id() const { return run_id_; }
+  // Whether the server runs in cluster mode, where one script may only touch keys of one slot.
+  bool cluster_enabled() const { return cluster_enabled_; }
   bool broken() const { return broken_; }
 
-  // Reads the server's run_id; called once after connecting.
+  // Reads the server's run_id and cluster mode; called once after connecting.
   absl::Status Handshake();
 
  private:
   redisContext* context_;
   std::string run_id_;
+  bool cluster_enabled_ = false;
   bool broken_ = false;
 };
 

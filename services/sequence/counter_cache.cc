@@ -1,5 +1,7 @@
 #include "services/sequence/counter_cache.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -9,14 +11,25 @@ namespace {
 // How long a user's read-seq cache lives after its last write; Postgres stays the truth.
 constexpr char kReadSeqTtlSeconds[] = "86400";
 
-// KEYS[1] counter; ARGV[1] count, ARGV[2] run_id.
-// Returns {1, last} allocated, {0, 0} missing, {2, cur} exhausted.
+// KEYS counters; ARGV[1] run_id, then one count per key. Returns, per key, two integers:
+// 1, last (allocated); 0, 0 (missing); 2, cur (exhausted).
 RedisScript allocate_script(R"lua(
-local h = redis.call('HMGET', KEYS[1], 'cur', 'hi', 'run')
-if not h[1] or h[3] ~= ARGV[2] then return {0, 0} end
-local n = tonumber(ARGV[1])
-if tonumber(h[1]) + n > tonumber(h[2]) then return {2, tonumber(h[1])} end
-return {1, redis.call('HINCRBY', KEYS[1], 'cur', n)}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local h = redis.call('HMGET', key, 'cur', 'hi', 'run')
+  local n = tonumber(ARGV[i + 1])
+  if not h[1] or h[3] ~= ARGV[1] then
+    out[#out + 1] = 0
+    out[#out + 1] = 0
+  elseif tonumber(h[1]) + n > tonumber(h[2]) then
+    out[#out + 1] = 2
+    out[#out + 1] = tonumber(h[1])
+  else
+    out[#out + 1] = 1
+    out[#out + 1] = redis.call('HINCRBY', key, 'cur', n)
+  end
+end
+return out
 )lua");
 
 // KEYS[1] counter; ARGV[1] block start (exclusive), ARGV[2] block end, ARGV[3] run_id,
@@ -74,33 +87,43 @@ absl::StatusOr<std::vector<CounterCache::Allocation>> CounterCache::Allocate(
     const std::vector<CounterKey>& keys, const std::vector<int64_t>& counts) {
   std::vector<Allocation> out;
   absl::Status status = redis_->Run([&](RedisConnection& conn) -> absl::Status {
+    // One script call for the whole batch saves Redis a command per counter. In cluster mode a
+    // script may only touch one slot, so there each counter gets its own call.
+    const size_t per_call = conn.cluster_enabled() ? 1 : keys.size();
     std::vector<RedisCommand> calls;
-    calls.reserve(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) {
-      calls.push_back({"1", CounterRedisKey(keys[i]), absl::StrCat(counts[i]), conn.run_id()});
+    for (size_t begin = 0; begin < keys.size(); begin += per_call) {
+      const size_t end = std::min(keys.size(), begin + per_call);
+      RedisCommand call = {absl::StrCat(end - begin)};
+      for (size_t i = begin; i < end; ++i) call.push_back(CounterRedisKey(keys[i]));
+      call.push_back(conn.run_id());
+      for (size_t i = begin; i < end; ++i) call.push_back(absl::StrCat(counts[i]));
+      calls.push_back(std::move(call));
     }
     absl::StatusOr<std::vector<RedisReply>> replies = conn.EvalPipeline(allocate_script, calls);
     if (!replies.ok()) return replies.status();
     out.reserve(keys.size());
     for (const RedisReply& reply : *replies) {
       if (reply.is_error()) return ScriptError(reply);
-      if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
+      if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0) {
         return absl::InternalError("redis allocate script: unexpected reply");
       }
-      Allocation allocation;
-      switch (reply.elements[0].integer) {
-        case 1:
-          allocation.outcome = Outcome::kAllocated;
-          allocation.last = reply.elements[1].integer;
-          break;
-        case 2:
-          allocation.outcome = Outcome::kExhausted;
-          break;
-        default:
-          allocation.outcome = Outcome::kMissing;
+      for (size_t i = 0; i < reply.elements.size(); i += 2) {
+        Allocation allocation;
+        switch (reply.elements[i].integer) {
+          case 1:
+            allocation.outcome = Outcome::kAllocated;
+            allocation.last = reply.elements[i + 1].integer;
+            break;
+          case 2:
+            allocation.outcome = Outcome::kExhausted;
+            break;
+          default:
+            allocation.outcome = Outcome::kMissing;
+        }
+        out.push_back(allocation);
       }
-      out.push_back(allocation);
     }
+    if (out.size() != keys.size()) return absl::InternalError("redis allocate script: short reply");
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
