@@ -1,4 +1,5 @@
 // The sequence binary as deployed: gRPC from another process, restarts and kill -9.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -155,6 +156,45 @@ TEST_F(SequenceServiceTest, ServesRpcMetrics) {
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("grpc_server_handling_seconds_bucket"), std::string::npos);
+}
+
+// Reflection is what lets grpcurl and other tools call the service without its .proto files. The
+// request is encoded by hand (list_services, field 7, empty) as no reflection client ships here.
+TEST_F(SequenceServiceTest, ServesReflection) {
+  grpc::GenericStub stub(testing::FreshChannel(service_->grpc_address()));
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  const auto wait = [&cq] {
+    void* tag = nullptr;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && ok;
+  };
+  auto call = stub.PrepareCall(
+      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  call->StartCall(nullptr);
+  ASSERT_TRUE(wait());
+  const std::string list_services("\x3a\x00", 2);
+  grpc::Slice slice(list_services);
+  grpc::ByteBuffer request(&slice, 1);
+  call->Write(request, nullptr);
+  ASSERT_TRUE(wait());
+  call->WritesDone(nullptr);
+  ASSERT_TRUE(wait());
+  grpc::ByteBuffer response;
+  call->Read(&response, nullptr);
+  ASSERT_TRUE(wait());
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string body;
+  for (const grpc::Slice& s : slices)
+    body.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_NE(body.find("im.sequence.v1.SequenceService"), std::string::npos);
+  EXPECT_NE(body.find("grpc.health.v1.Health"), std::string::npos);
+  grpc::Status status;
+  call->Finish(&status, nullptr);
+  ASSERT_TRUE(wait());
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 }  // namespace
