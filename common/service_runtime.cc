@@ -79,6 +79,8 @@ ServiceRuntime::ServiceRuntime(CommonConfig config) : config_(std::move(config))
     std::cerr << config_.service_name << ": " << redis_options.status().message() << "\n";
     std::exit(2);
   }
+  redis_options_probe_ = *redis_options;
+  redis_options_probe_.size = 1;
   redis_options->size = config_.redis_pool_size;
   postgres_ = std::make_unique<PostgresPool>(
       PostgresPool::Options{.dsn = config_.postgres_dsn, .size = config_.postgres_pool_size});
@@ -125,7 +127,12 @@ int ServiceRuntime::Serve(const std::vector<grpc::Service*>& services) {
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
-  auto monitor = std::make_unique<HealthMonitor>(health, postgres_.get(), redis_.get(),
+  // The probes get connections of their own: on the shared pools, a busy service would wait
+  // for a connection, fail the probe, and be taken out of rotation for being loaded.
+  PostgresPool probe_postgres(
+      {.dsn = config_.postgres_dsn, .size = 1, .statement_timeout = absl::Seconds(2)});
+  RedisPool probe_redis(redis_options_probe_);
+  auto monitor = std::make_unique<HealthMonitor>(health, &probe_postgres, &probe_redis,
                                                  config_.health_interval);
   log::Info("serving", {{"service", config_.service_name},
                         {"grpc", absl::StrCat(config_.listen_host, ":", grpc_port)},

@@ -46,6 +46,7 @@ class ServiceRuntime {
   CommonConfig config_;
   std::unique_ptr<PostgresPool> postgres_;
   std::unique_ptr<RedisPool> redis_;
+  RedisPool::Options redis_options_probe_;
   std::unique_ptr<WorkerPool> workers_;
 };
 
