@@ -17,13 +17,19 @@
 namespace im {
 
 // `work` returns absl::Status; its result finishes the RPC. A full worker queue finishes the RPC
-// at once with RESOURCE_EXHAUSTED.
+// at once with RESOURCE_EXHAUSTED; a call cancelled while it waited finishes with CANCELLED.
 template <typename Work>
 grpc::ServerUnaryReactor* RunOnWorkers(grpc::CallbackServerContext* context, WorkerPool& workers,
                                        Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = workers.TrySubmit(
-      [reactor, work = std::move(work)]() mutable { reactor->Finish(ToGrpcStatus(work())); });
+  // A call its client gave up on (or that the drain cancelled) while queued is not worked on.
+  const bool queued = workers.TrySubmit([context, reactor, work = std::move(work)]() mutable {
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled before it ran"));
+      return;
+    }
+    reactor->Finish(ToGrpcStatus(work()));
+  });
   if (!queued) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy, retry later"));
   }

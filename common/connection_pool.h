@@ -4,7 +4,7 @@
 // pool.
 //
 //   ConnectionPool<Conn> pool(4, absl::Seconds(2), [] { return OpenConn(); });
-//   auto lease = pool.Acquire();          // UNAVAILABLE / DEADLINE_EXCEEDED on failure
+//   auto lease = pool.Acquire();          // UNAVAILABLE on failure
 //   if (!lease.ok()) return lease.status();
 //   (*lease)->DoSomething();
 //   if (failed) lease->MarkBroken();
@@ -51,12 +51,12 @@ class ConnectionPool {
       : size_(size), acquire_timeout_(acquire_timeout), factory_(std::move(factory)) {}
 
   // An idle connection, or a new one while fewer than `size` are open. Waits up to the acquire
-  // timeout for one to come back (DEADLINE_EXCEEDED); a failed open returns the factory's error.
+  // timeout for one to come back (then UNAVAILABLE); a failed open returns the factory's error.
   absl::StatusOr<Lease> Acquire() {
     std::unique_lock<std::mutex> lock(mu_);
     const bool got = cv_.wait_for(lock, absl::ToChronoNanoseconds(acquire_timeout_),
                                   [this] { return !idle_.empty() || open_ < size_; });
-    if (!got) return absl::DeadlineExceededError("connection pool exhausted");
+    if (!got) return absl::UnavailableError("all connections busy; retry later");
     if (!idle_.empty()) {
       std::unique_ptr<Conn> conn = std::move(idle_.back());
       idle_.pop_back();

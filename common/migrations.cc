@@ -27,6 +27,9 @@ absl::StatusOr<int> ApplyMigrations(PostgresPool& pg, const std::string& schema,
     applied = 0;
     pqxx::work tx(conn);
     const std::string quoted = tx.quote_name(schema);
+    // Waiting for another runner and long migrations are expected here; the pool's per-statement
+    // limit is meant for request work.
+    tx.exec("SET LOCAL statement_timeout = 0");
     // The lock is taken before CREATE SCHEMA, which itself races between concurrent runners.
     tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", "im.migrations." + schema);
     tx.exec(absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", quoted));

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace im {
@@ -17,6 +18,23 @@ absl::Status FromSqlError(const pqxx::sql_error& e) {
     return absl::UnavailableError(e.what());
   }
   return absl::InternalError(absl::StrCat("postgres: ", e.what()));
+}
+
+// Without these, a Postgres host that stops answering (rather than refusing) blocks a connect
+// for minutes and a query for as long as TCP retransmits: the whole worker pool would hang on it.
+// Settings the DSN already names are left alone.
+std::string WithConnectionDefaults(std::string dsn) {
+  const bool uri = dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0;
+  for (const auto& [key, value] : {std::pair<const char*, const char*>{"connect_timeout", "3"},
+                                   {"keepalives_idle", "10"},
+                                   {"keepalives_interval", "5"},
+                                   {"keepalives_count", "3"},
+                                   {"tcp_user_timeout", "15000"}}) {
+    if (absl::StrContains(dsn, absl::StrCat(key, "="))) continue;
+    const char* separator = !uri ? " " : (absl::StrContains(dsn, "?") ? "&" : "?");
+    absl::StrAppend(&dsn, separator, key, "=", value);
+  }
+  return dsn;
 }
 
 }  // namespace
@@ -35,7 +53,10 @@ PostgresPool::PostgresPool(Options options)
               } catch (const std::exception& e) {
                 return absl::UnavailableError(absl::StrCat("postgres connect: ", e.what()));
               }
-            }) {}
+            }) {
+  // The factory reads options_ only when a connection is first needed, after this.
+  options_.dsn = WithConnectionDefaults(options_.dsn);
+}
 
 absl::Status PostgresPool::Run(absl::FunctionRef<void(pqxx::connection&)> fn) {
   absl::StatusOr<ConnectionPool<pqxx::connection>::Lease> lease = pool_.Acquire();

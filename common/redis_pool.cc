@@ -5,6 +5,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -54,7 +55,25 @@ std::string InfoField(const std::string& info, absl::string_view field) {
   return "";
 }
 
+// A connection that got one of these talks to a server that cannot take writes now (a demoted
+// master, a server still loading); a new connection may reach the right one.
+bool ConnectionIsStale(const RedisReply& reply) {
+  return reply.is_error() &&
+         (absl::StartsWith(reply.str, "READONLY") || absl::StartsWith(reply.str, "LOADING") ||
+          absl::StartsWith(reply.str, "MASTERDOWN"));
+}
+
 }  // namespace
+
+absl::Status RedisErrorStatus(const RedisReply& reply) {
+  for (const char* transient :
+       {"LOADING", "READONLY", "BUSY", "OOM", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"}) {
+    if (absl::StartsWith(reply.str, transient)) {
+      return absl::UnavailableError(absl::StrCat("redis: ", reply.str));
+    }
+  }
+  return absl::InternalError(absl::StrCat("redis: ", reply.str));
+}
 
 RedisConnection::RedisConnection(redisContext* context) : context_(context) {}
 
@@ -62,13 +81,14 @@ RedisConnection::~RedisConnection() { redisFree(context_); }
 
 absl::Status RedisConnection::Handshake() {
   absl::StatusOr<std::vector<RedisReply>> info =
-      Pipeline({{"INFO", "server"}, {"INFO", "cluster"}});
+      Pipeline({{"INFO", "server"}, {"INFO", "cluster"}, {"INFO", "replication"}});
   if (!info.ok()) return info.status();
   for (const RedisReply& reply : *info) {
     if (reply.is_error()) return absl::UnavailableError(absl::StrCat("redis INFO: ", reply.str));
   }
   run_id_ = InfoField((*info)[0].str, "run_id");
   cluster_enabled_ = InfoField((*info)[1].str, "cluster_enabled") == "1";
+  identity_ = absl::StrCat(run_id_, ":", InfoField((*info)[2].str, "master_replid"));
   return absl::OkStatus();
 }
 
@@ -101,6 +121,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
     std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw),
                                                        freeReplyObject);
     replies.push_back(Convert(reply.get()));
+    if (ConnectionIsStale(replies.back())) broken_ = true;
   }
   return replies;
 }
@@ -113,9 +134,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::EvalPipeline(
     if (script.sha1_.empty()) {
       absl::StatusOr<std::vector<RedisReply>> loaded = Pipeline({{"SCRIPT", "LOAD", script.body_}});
       if (!loaded.ok()) return loaded.status();
-      if ((*loaded)[0].type != RedisReply::Type::kString) {
-        return absl::InternalError(absl::StrCat("redis SCRIPT LOAD: ", (*loaded)[0].str));
-      }
+      if ((*loaded)[0].type != RedisReply::Type::kString) return RedisErrorStatus((*loaded)[0]);
       script.sha1_ = (*loaded)[0].str;
     }
     sha1 = script.sha1_;
@@ -134,7 +153,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::EvalPipeline(
   absl::StatusOr<std::vector<RedisReply>> replies = Pipeline(commands);
   if (!replies.ok()) return replies.status();
   if ((*replies)[0].is_error()) {
-    return absl::InternalError(absl::StrCat("redis SCRIPT LOAD: ", (*replies)[0].str));
+    return RedisErrorStatus((*replies)[0]);
   }
   replies->erase(replies->begin());
   return replies;

@@ -65,6 +65,10 @@ class RedisConnection {
 
   // The run_id of the server this connection talks to.
   const std::string& run_id() const { return run_id_; }
+  // Changes whenever the server's data may have diverged from what earlier connections saw: on a
+  // restart (run_id) and on every promotion of a replica (master_replid), including a failback to a
+  // server that kept its run_id. Data written under another identity may be stale.
+  const std::string& identity() const { return identity_; }
   // Whether the server runs in cluster mode, where one script may only touch keys of one slot.
   bool cluster_enabled() const { return cluster_enabled_; }
   bool broken() const { return broken_; }
@@ -75,6 +79,7 @@ class RedisConnection {
  private:
   redisContext* context_;
   std::string run_id_;
+  std::string identity_;
   bool cluster_enabled_ = false;
   bool broken_ = false;
 };
@@ -104,6 +109,11 @@ class RedisPool {
   Options options_;
   ConnectionPool<RedisConnection> pool_;
 };
+
+// The status for a Redis error reply: UNAVAILABLE for the transient ones a retry may get past
+// (LOADING after a restart, READONLY after a failover, BUSY, OOM, MASTERDOWN, TRYAGAIN,
+// CLUSTERDOWN), INTERNAL for the rest, which mean a bug in the command.
+absl::Status RedisErrorStatus(const RedisReply& reply);
 
 // Parses "host:port" (the IM_REDIS_ADDR format).
 absl::StatusOr<RedisPool::Options> ParseRedisAddr(const std::string& addr);

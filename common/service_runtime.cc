@@ -29,12 +29,17 @@ class HealthMonitor {
   }
 
   ~HealthMonitor() {
+    RequestStop();
+    thread_.join();
+  }
+
+  // Stops publishing at once, without waiting for a probe that may be stuck on a dead store.
+  void RequestStop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
-    thread_.join();
   }
 
  private:
@@ -47,7 +52,10 @@ class HealthMonitor {
       const absl::Status pg = postgres_->Ping();
       const absl::Status redis = redis_->Ping();
       const bool serving = pg.ok() && redis.ok();
+      lock.lock();
+      if (stopping_) return;
       health_->SetServingStatus(serving);
+      lock.unlock();
       if (first || serving != last_serving) {
         log::Write(serving ? log::Level::kInfo : log::Level::kWarning, "health",
                    {{"serving", serving ? "true" : "false"},
@@ -147,10 +155,11 @@ int ServiceRuntime::Serve(const std::vector<grpc::Service*>& services) {
     int received = 0;
     sigwait(&signals, &received);
     log::Info("draining", {{"signal", absl::StrCat(received)}});
-    monitor.reset();
+    monitor->RequestStop();
     health->SetServingStatus(false);
     server->Shutdown(std::chrono::system_clock::now() +
                      absl::ToChronoNanoseconds(config_.drain_timeout));
+    monitor.reset();
   });
   server->Wait();
   signal_thread.join();

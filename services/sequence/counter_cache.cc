@@ -11,7 +11,7 @@ namespace {
 // How long a user's read-seq cache lives after its last write; Postgres stays the truth.
 constexpr char kReadSeqTtlSeconds[] = "86400";
 
-// KEYS counters; ARGV[1] run_id, then one count per key. Returns, per key, two integers:
+// KEYS counters; ARGV[1] server identity, then one count per key. Returns, per key, two integers:
 // 1, last (allocated); 0, 0 (missing); 2, cur (exhausted).
 RedisScript allocate_script(R"lua(
 local out = {}
@@ -32,7 +32,7 @@ end
 return out
 )lua");
 
-// KEYS[1] counter; ARGV[1] block start (exclusive), ARGV[2] block end, ARGV[3] run_id,
+// KEYS[1] counter; ARGV[1] block start (exclusive), ARGV[2] block end, ARGV[3] server identity,
 // ARGV[4] '1' if the counter may be created. Returns 1 if the counter now covers the block.
 RedisScript install_script(R"lua(
 local h = redis.call('HMGET', KEYS[1], 'hi', 'run')
@@ -48,8 +48,8 @@ end
 return 0
 )lua");
 
-// KEYS[1] read-seq hash of a uid; ARGV[1] run_id, ARGV[2] ttl, then channel, seq pairs. A hash
-// written under another run_id may be a stale restore and is dropped first.
+// KEYS[1] read-seq hash of a uid; ARGV[1] server identity, ARGV[2] ttl, then channel, seq pairs. A
+// hash written under another identity may be a stale restore and is dropped first.
 RedisScript raise_read_seqs_script(R"lua(
 if redis.call('HGET', KEYS[1], '') ~= ARGV[1] then
   redis.call('DEL', KEYS[1])
@@ -71,10 +71,6 @@ std::string CounterRedisKey(const CounterKey& key) {
 
 std::string ReadSeqRedisKey(const std::string& uid) { return absl::StrCat("seq:r:{", uid, "}"); }
 
-absl::Status ScriptError(const RedisReply& reply) {
-  return absl::InternalError(absl::StrCat("redis script: ", reply.str));
-}
-
 std::optional<int64_t> ParseInt(const RedisReply& reply) {
   int64_t value = 0;
   if (reply.type == RedisReply::Type::kString && absl::SimpleAtoi(reply.str, &value)) return value;
@@ -95,7 +91,7 @@ absl::StatusOr<std::vector<CounterCache::Allocation>> CounterCache::Allocate(
       const size_t end = std::min(keys.size(), begin + per_call);
       RedisCommand call = {absl::StrCat(end - begin)};
       for (size_t i = begin; i < end; ++i) call.push_back(CounterRedisKey(keys[i]));
-      call.push_back(conn.run_id());
+      call.push_back(conn.identity());
       for (size_t i = begin; i < end; ++i) call.push_back(absl::StrCat(counts[i]));
       calls.push_back(std::move(call));
     }
@@ -103,7 +99,7 @@ absl::StatusOr<std::vector<CounterCache::Allocation>> CounterCache::Allocate(
     if (!replies.ok()) return replies.status();
     out.reserve(keys.size());
     for (const RedisReply& reply : *replies) {
-      if (reply.is_error()) return ScriptError(reply);
+      if (reply.is_error()) return RedisErrorStatus(reply);
       if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0) {
         return absl::InternalError("redis allocate script: unexpected reply");
       }
@@ -138,13 +134,13 @@ absl::StatusOr<std::vector<bool>> CounterCache::Install(const std::vector<Block>
     calls.reserve(blocks.size());
     for (size_t i = 0; i < blocks.size(); ++i) {
       calls.push_back({"1", CounterRedisKey(blocks[i].key), absl::StrCat(blocks[i].reserved_before),
-                       absl::StrCat(blocks[i].reserved_after), conn.run_id(),
+                       absl::StrCat(blocks[i].reserved_after), conn.identity(),
                        fresh[i] ? "1" : "0"});
     }
     absl::StatusOr<std::vector<RedisReply>> replies = conn.EvalPipeline(install_script, calls);
     if (!replies.ok()) return replies.status();
     for (const RedisReply& reply : *replies) {
-      if (reply.is_error()) return ScriptError(reply);
+      if (reply.is_error()) return RedisErrorStatus(reply);
       covered.push_back(reply.integer == 1);
     }
     return absl::OkStatus();
@@ -165,10 +161,10 @@ absl::StatusOr<std::vector<std::optional<int64_t>>> CounterCache::Peek(
     absl::StatusOr<std::vector<RedisReply>> replies = conn.Pipeline(commands);
     if (!replies.ok()) return replies.status();
     for (const RedisReply& reply : *replies) {
-      if (reply.is_error()) return ScriptError(reply);
+      if (reply.is_error()) return RedisErrorStatus(reply);
       const bool valid = reply.elements.size() == 2 &&
                          reply.elements[1].type == RedisReply::Type::kString &&
-                         reply.elements[1].str == conn.run_id();
+                         reply.elements[1].str == conn.identity();
       out.push_back(valid ? ParseInt(reply.elements[0]) : std::nullopt);
     }
     return absl::OkStatus();
@@ -181,18 +177,19 @@ absl::StatusOr<std::vector<std::optional<int64_t>>> CounterCache::GetReadSeqs(
     const std::string& uid, const std::vector<std::string>& channels) {
   std::vector<std::optional<int64_t>> out(channels.size());
   absl::Status status = redis_->Run([&](RedisConnection& conn) -> absl::Status {
-    // The empty field holds the run_id the hash was written under; channels are never empty.
+    // The empty field holds the server identity the hash was written under; channels are never
+    // empty.
     RedisCommand command = {"HMGET", ReadSeqRedisKey(uid), ""};
     command.insert(command.end(), channels.begin(), channels.end());
     absl::StatusOr<std::vector<RedisReply>> replies = conn.Pipeline({command});
     if (!replies.ok()) return replies.status();
     const RedisReply& reply = (*replies)[0];
-    if (reply.is_error()) return ScriptError(reply);
+    if (reply.is_error()) return RedisErrorStatus(reply);
     if (reply.elements.size() != channels.size() + 1) {
       return absl::InternalError("redis HMGET: unexpected reply");
     }
     if (reply.elements[0].type != RedisReply::Type::kString ||
-        reply.elements[0].str != conn.run_id()) {
+        reply.elements[0].str != conn.identity()) {
       return absl::OkStatus();
     }
     for (size_t i = 0; i < channels.size(); ++i) out[i] = ParseInt(reply.elements[i + 1]);
@@ -206,7 +203,7 @@ absl::Status CounterCache::RaiseReadSeqs(const std::string& uid,
                                          const std::vector<std::string>& channels,
                                          const std::vector<int64_t>& seqs) {
   return redis_->Run([&](RedisConnection& conn) -> absl::Status {
-    RedisCommand call = {"1", ReadSeqRedisKey(uid), conn.run_id(), kReadSeqTtlSeconds};
+    RedisCommand call = {"1", ReadSeqRedisKey(uid), conn.identity(), kReadSeqTtlSeconds};
     for (size_t i = 0; i < channels.size(); ++i) {
       call.push_back(channels[i]);
       call.push_back(absl::StrCat(seqs[i]));
@@ -214,7 +211,7 @@ absl::Status CounterCache::RaiseReadSeqs(const std::string& uid,
     absl::StatusOr<std::vector<RedisReply>> replies =
         conn.EvalPipeline(raise_read_seqs_script, {call});
     if (!replies.ok()) return replies.status();
-    if ((*replies)[0].is_error()) return ScriptError((*replies)[0]);
+    if ((*replies)[0].is_error()) return RedisErrorStatus((*replies)[0]);
     return absl::OkStatus();
   });
 }

@@ -2,9 +2,10 @@
 // reserved blocks, and a cache of read positions. Keys live under the `seq:` prefix with the
 // channel (or uid) as hash tag, so one channel's counters share a Redis Cluster slot.
 //
-// Every counter remembers the run_id of the Redis server that holds it. A counter restored from an
-// RDB/AOF file after a restart carries the old run_id and is treated as missing: its values may be
-// older than what was handed out before the crash.
+// Every counter remembers the identity (run_id + replication id) of the Redis server that wrote
+// it. A counter restored from an RDB/AOF file after a restart, or held by a replica promoted after
+// a failover (or failback), carries another identity and is treated as missing: its values may be
+// older than what was handed out before.
 #pragma once
 
 #include <cstdint>

@@ -26,11 +26,6 @@ WHERE (channel, kind) IN (SELECT * FROM unnest($1::text[], $2::smallint[]))
 ORDER BY channel, kind
 FOR SHARE)sql";
 
-constexpr char kGetReserved[] = R"sql(
-SELECT channel, kind, reserved
-FROM sequence.counters
-WHERE (channel, kind) IN (SELECT * FROM unnest($1::text[], $2::smallint[])))sql";
-
 constexpr char kAdvanceReadSeq[] = R"sql(
 INSERT INTO sequence.read_seqs AS r (uid, channel, seq) VALUES ($1, $2, $3)
 ON CONFLICT (uid, channel) DO UPDATE
@@ -94,47 +89,26 @@ absl::StatusOr<std::vector<Block>> SequenceStore::ReserveBlocks(const std::vecto
   return blocks;
 }
 
-absl::Status SequenceStore::WithNewestBlocks(
-    const std::vector<Block>& blocks,
-    absl::FunctionRef<absl::Status(const std::vector<bool>&)> install) {
-  std::vector<CounterKey> keys;
-  keys.reserve(blocks.size());
-  for (const Block& block : blocks) keys.push_back(block.key);
+absl::Status SequenceStore::WithReservedLocked(
+    const std::vector<CounterKey>& keys,
+    absl::FunctionRef<absl::Status(const std::vector<int64_t>&)> fn) {
   const KeyArrays arrays = ToArrays(keys);
-  absl::Status installed;
+  absl::Status result;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
-    const absl::flat_hash_map<CounterKey, int64_t> reserved =
+    const absl::flat_hash_map<CounterKey, int64_t> by_key =
         ReservedByKey(tx.exec_params(kLockReserved, arrays.channels, arrays.kinds));
-    std::vector<bool> newest;
-    newest.reserve(blocks.size());
-    for (const Block& block : blocks) {
-      auto it = reserved.find(block.key);
-      newest.push_back(it != reserved.end() && it->second == block.reserved_after);
+    std::vector<int64_t> reserved;
+    reserved.reserve(keys.size());
+    for (const CounterKey& key : keys) {
+      auto it = by_key.find(key);
+      reserved.push_back(it == by_key.end() ? 0 : it->second);
     }
-    installed = install(newest);
+    result = fn(reserved);
     tx.commit();
   });
   if (!status.ok()) return status;
-  return installed;
-}
-
-absl::StatusOr<std::vector<int64_t>> SequenceStore::GetReserved(
-    const std::vector<CounterKey>& keys) {
-  const KeyArrays arrays = ToArrays(keys);
-  absl::flat_hash_map<CounterKey, int64_t> reserved;
-  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
-    reserved = ReservedByKey(tx.exec_params(kGetReserved, arrays.channels, arrays.kinds));
-  });
-  if (!status.ok()) return status;
-  std::vector<int64_t> out;
-  out.reserve(keys.size());
-  for (const CounterKey& key : keys) {
-    auto it = reserved.find(key);
-    out.push_back(it == reserved.end() ? 0 : it->second);
-  }
-  return out;
+  return result;
 }
 
 absl::StatusOr<int64_t> SequenceStore::AdvanceReadSeq(const std::string& uid,

@@ -24,13 +24,10 @@ class SequenceStore {
                                                    const std::vector<int64_t>& sizes);
 
   // Holds a share lock on the keys' rows, so that no block of them can be reserved meanwhile, and
-  // runs `install` with, per block, whether it is still the newest block of its key. Whatever
-  // `install` returns is returned; the lock is released afterwards.
-  absl::Status WithNewestBlocks(const std::vector<Block>& blocks,
-                                absl::FunctionRef<absl::Status(const std::vector<bool>&)> install);
-
-  // The highest reserved value per key; 0 for a key never reserved.
-  absl::StatusOr<std::vector<int64_t>> GetReserved(const std::vector<CounterKey>& keys);
+  // runs `fn` with each key's highest reserved value (0 if never reserved). Returns what `fn`
+  // returns; the lock is released afterwards.
+  absl::Status WithReservedLocked(const std::vector<CounterKey>& keys,
+                                  absl::FunctionRef<absl::Status(const std::vector<int64_t>&)> fn);
 
   // read_seq = max(read_seq, seq); returns the stored value.
   absl::StatusOr<int64_t> AdvanceReadSeq(const std::string& uid, const std::string& channel,

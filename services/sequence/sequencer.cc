@@ -153,7 +153,13 @@ absl::Status Sequencer::Refill(const std::vector<CounterKey>& keys,
   // lost the race would otherwise restart the counter below values handed out from a newer block.
   // Its block is then abandoned, leaving a gap but never a repeat.
   if (!create.empty()) {
-    return store_->WithNewestBlocks(create, [&](const std::vector<bool>& newest) {
+    std::vector<CounterKey> create_keys;
+    for (const Block& block : create) create_keys.push_back(block.key);
+    return store_->WithReservedLocked(create_keys, [&](const std::vector<int64_t>& reserved) {
+      std::vector<bool> newest;
+      for (size_t i = 0; i < create.size(); ++i) {
+        newest.push_back(reserved[i] == create[i].reserved_after);
+      }
       return cache_->Install(create, newest).status();
     });
   }
@@ -167,23 +173,47 @@ absl::StatusOr<std::vector<int64_t>> Sequencer::GetMaxSeqs(const std::vector<std
   std::vector<CounterKey> keys;
   keys.reserve(channels.size());
   for (const std::string& channel : channels) keys.push_back(CounterKey{channel, kind});
-  absl::StatusOr<std::vector<std::optional<int64_t>>> live = cache_->Peek(keys);
-  if (!live.ok()) return live.status();
-
-  // Without a live counter the reserved mark is the answer: it is at or above every value handed
-  // out, and the next value handed out will be above it.
-  std::vector<size_t> cold;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (!(*live)[i].has_value()) cold.push_back(i);
-  }
   std::vector<int64_t> out(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) out[i] = (*live)[i].value_or(0);
-  if (!cold.empty()) {
-    absl::StatusOr<std::vector<int64_t>> reserved = store_->GetReserved(Pick(keys, cold));
-    if (!reserved.ok()) return reserved.status();
-    for (size_t j = 0; j < cold.size(); ++j) out[cold[j]] = (*reserved)[j];
+  std::vector<size_t> pending(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) pending[i] = i;
+  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
+    absl::StatusOr<std::vector<std::optional<int64_t>>> live = cache_->Peek(Pick(keys, pending));
+    if (!live.ok()) return live.status();
+    std::vector<size_t> cold;
+    for (size_t j = 0; j < pending.size(); ++j) {
+      if ((*live)[j].has_value()) {
+        out[pending[j]] = *(*live)[j];
+      } else {
+        cold.push_back(pending[j]);
+      }
+    }
+    if (cold.empty()) return out;
+    // A lost counter is recreated, empty, at its reserved mark before anything is reported: the
+    // mark is at or above every value handed out, but reporting it without creating the counter
+    // could be followed by a creator in flight restarting the counter lower, and the answer would
+    // go back. A counter never reserved is reported as 0 and nothing is created.
+    const std::vector<CounterKey> cold_keys = Pick(keys, cold);
+    std::vector<size_t> created;
+    absl::Status status =
+        store_->WithReservedLocked(cold_keys, [&](const std::vector<int64_t>& reserved) {
+          std::vector<Block> empty_blocks;
+          for (size_t j = 0; j < cold.size(); ++j) {
+            if (reserved[j] == 0) {
+              out[cold[j]] = 0;
+            } else {
+              empty_blocks.push_back(Block{cold_keys[j], reserved[j], reserved[j]});
+              created.push_back(cold[j]);
+            }
+          }
+          if (empty_blocks.empty()) return absl::OkStatus();
+          return cache_->Install(empty_blocks, std::vector<bool>(empty_blocks.size(), true))
+              .status();
+        });
+    if (!status.ok()) return status;
+    if (created.empty()) return out;
+    pending = std::move(created);
   }
-  return out;
+  return absl::UnavailableError("counters kept vanishing from Redis while being read; retry");
 }
 
 absl::StatusOr<int64_t> Sequencer::SetReadSeq(const std::string& uid, const std::string& channel,

@@ -28,8 +28,10 @@ TEST(RedisPoolTest, ScriptsRunAndKnowTheServerRunId) {
   auto redis = testing::MakeRedisPool();
   RedisScript script("return {KEYS[1], ARGV[1]}");
   std::string run_id;
+  std::string identity;
   absl::Status status = redis->Run([&](RedisConnection& conn) -> absl::Status {
     run_id = conn.run_id();
+    identity = conn.identity();
     auto replies = conn.EvalPipeline(script, {{"1", "k1", "a"}, {"1", "k2", "b"}});
     if (!replies.ok()) return replies.status();
     EXPECT_EQ((*replies)[0].elements[0].str, "k1");
@@ -43,6 +45,9 @@ TEST(RedisPoolTest, ScriptsRunAndKnowTheServerRunId) {
   });
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(run_id.size(), 40u);
+  // run_id, a colon and the 40-character replication id.
+  EXPECT_EQ(identity.size(), 81u);
+  EXPECT_EQ(identity.rfind(run_id, 0), 0u);
 }
 
 TEST(RedisPoolTest, UnreachableServerIsUnavailable) {

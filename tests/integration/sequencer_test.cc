@@ -136,15 +136,34 @@ TEST_F(SequencerTest, AnOlderBlockNeverRecreatesAMissingCounter) {
   absl::StatusOr<std::vector<Block>> older = store_->ReserveBlocks({key}, {64});
   absl::StatusOr<std::vector<Block>> newer = store_->ReserveBlocks({key}, {64});
   ASSERT_TRUE(older.ok() && newer.ok());
-  absl::Status status = store_->WithNewestBlocks(*older, [&](const std::vector<bool>& newest) {
-    EXPECT_FALSE(newest[0]);
-    absl::StatusOr<std::vector<bool>> covered = cache_->Install(*older, newest);
-    EXPECT_TRUE(covered.ok() && !(*covered)[0]);
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      store_->WithReservedLocked({key}, [&](const std::vector<int64_t>& reserved) {
+        EXPECT_EQ(reserved[0], newer->front().reserved_after);
+        // What Refill does for a creator holding the older block: it is not the newest.
+        absl::StatusOr<std::vector<bool>> covered = cache_->Install(*older, {false});
+        EXPECT_TRUE(covered.ok() && !(*covered)[0]);
+        return absl::OkStatus();
+      });
   ASSERT_TRUE(status.ok()) << status;
   // The counter is created from a block above both.
   EXPECT_GT(Next(channel), newer->front().reserved_after);
+}
+
+TEST_F(SequencerTest, MaxSeqOfALostCounterDoesNotGoBackWhenACreatorIsInFlight) {
+  const std::string channel = testing::UniqueName("inflight");
+  const CounterKey key{channel, kMessageSeq};
+  // A creator has reserved its block but not yet created the counter in Redis.
+  absl::StatusOr<std::vector<Block>> block = store_->ReserveBlocks({key}, {64});
+  ASSERT_TRUE(block.ok());
+  absl::StatusOr<std::vector<int64_t>> reported = sequencer_->GetMaxSeqs({channel}, kMessageSeq);
+  ASSERT_TRUE(reported.ok()) << reported.status();
+  // The creator now gets to Redis with its (still newest) block.
+  absl::StatusOr<std::vector<bool>> covered = cache_->Install(*block, {true});
+  ASSERT_TRUE(covered.ok());
+  absl::StatusOr<std::vector<int64_t>> after = sequencer_->GetMaxSeqs({channel}, kMessageSeq);
+  ASSERT_TRUE(after.ok());
+  EXPECT_GE((*after)[0], (*reported)[0]);
+  EXPECT_GT(Next(channel), (*reported)[0]);
 }
 
 TEST_F(SequencerTest, MaxSeqNeverGoesBack) {
