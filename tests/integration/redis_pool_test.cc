@@ -55,6 +55,20 @@ TEST(RedisPoolTest, UnreachableServerIsUnavailable) {
   EXPECT_EQ(redis.Ping().code(), absl::StatusCode::kUnavailable);
 }
 
+TEST(RedisPoolTest, TransientErrorRepliesAreUnavailable) {
+  const auto code = [](const char* text) {
+    RedisReply reply;
+    reply.type = RedisReply::Type::kError;
+    reply.str = text;
+    return RedisErrorStatus(reply).code();
+  };
+  EXPECT_EQ(code("LOADING Redis is loading the dataset in memory"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(code("READONLY You can't write against a read only replica."),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(code("OOM command not allowed"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(code("ERR wrong number of arguments"), absl::StatusCode::kInternal);
+}
+
 TEST(RedisPoolTest, ParsesAddresses) {
   EXPECT_TRUE(ParseRedisAddr("127.0.0.1:6379").ok());
   EXPECT_FALSE(ParseRedisAddr("127.0.0.1").ok());
