@@ -147,7 +147,12 @@ done
     printf '%-13s %-21s %-38s %s\n' "$svc" "127.0.0.1:${grpc_port[$svc]}" \
       "http://127.0.0.1:${metrics_port[$svc]}/metrics" "$logs/$svc.log"
   done
-  printf '\nWebSocket  ws://127.0.0.1:%s/ws\n' "$ws_port"
+  # Only a gateway that has the flag serves WebSocket (the placeholder serves health only).
+  if grep -q -- '--ws_port' < <("$build_dir/services/gateway/gateway" --helpfull 2>&1); then
+    printf '\nWebSocket  ws://127.0.0.1:%s/ws\n' "$ws_port"
+  else
+    printf '\nWebSocket  not served yet (the gateway is a placeholder)\n'
+  fi
   printf 'Postgres   %s\n' "$dsn"
   printf 'Redis      %s\n' "$redis_addr"
   printf '\nRunning; Ctrl-C stops everything.\n'
