@@ -126,37 +126,44 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
   return replies;
 }
 
+absl::StatusOr<std::string> RedisConnection::LoadScript(RedisScript& script, bool reload) {
+  std::lock_guard<std::mutex> lock(script.mu_);
+  if (script.sha1_.empty() || reload) {
+    absl::StatusOr<std::vector<RedisReply>> loaded = Pipeline({{"SCRIPT", "LOAD", script.body_}});
+    if (!loaded.ok()) return loaded.status();
+    if ((*loaded)[0].type != RedisReply::Type::kString) return RedisErrorStatus((*loaded)[0]);
+    script.sha1_ = (*loaded)[0].str;
+  }
+  return script.sha1_;
+}
+
 absl::StatusOr<std::vector<RedisReply>> RedisConnection::EvalPipeline(
     RedisScript& script, const std::vector<RedisCommand>& calls) {
-  std::string sha1;
-  {
-    std::lock_guard<std::mutex> lock(script.mu_);
-    if (script.sha1_.empty()) {
-      absl::StatusOr<std::vector<RedisReply>> loaded = Pipeline({{"SCRIPT", "LOAD", script.body_}});
-      if (!loaded.ok()) return loaded.status();
-      if ((*loaded)[0].type != RedisReply::Type::kString) return RedisErrorStatus((*loaded)[0]);
-      script.sha1_ = (*loaded)[0].str;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<std::string> sha1 = LoadScript(script, attempt > 0);
+    if (!sha1.ok()) return sha1.status();
+    std::vector<RedisCommand> commands;
+    commands.reserve(calls.size());
+    for (const RedisCommand& call : calls) {
+      RedisCommand command = {"EVALSHA", *sha1};
+      command.insert(command.end(), call.begin(), call.end());
+      commands.push_back(std::move(command));
     }
-    sha1 = script.sha1_;
+    absl::StatusOr<std::vector<RedisReply>> replies = Pipeline(commands);
+    if (!replies.ok()) return replies.status();
+    size_t missing = 0;
+    for (const RedisReply& reply : *replies) {
+      if (reply.is_error() && absl::StartsWith(reply.str, "NOSCRIPT")) ++missing;
+    }
+    if (missing == 0) return replies;
+    // Scripts are not idempotent, so the batch is only sent again when none of it ran (the
+    // server restarted or SCRIPT FLUSH ran before it). If the cache was flushed halfway, the part
+    // that ran is given up: for counters that leaves a gap, never a repeat.
+    if (missing < replies->size()) {
+      return absl::UnavailableError("redis script cache was flushed during a batch; retry");
+    }
   }
-  std::vector<RedisCommand> commands;
-  commands.reserve(calls.size() + 1);
-  // Loading in front of every batch makes each EVALSHA hit even right after the server restarted
-  // or SCRIPT FLUSH ran; retrying calls after NOSCRIPT could not be done safely, as the calls that
-  // did run are not idempotent. Loading a cached script costs one hash of its body.
-  commands.push_back({"SCRIPT", "LOAD", script.body_});
-  for (const RedisCommand& call : calls) {
-    RedisCommand command = {"EVALSHA", sha1};
-    command.insert(command.end(), call.begin(), call.end());
-    commands.push_back(std::move(command));
-  }
-  absl::StatusOr<std::vector<RedisReply>> replies = Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  if ((*replies)[0].is_error()) {
-    return RedisErrorStatus((*replies)[0]);
-  }
-  replies->erase(replies->begin());
-  return replies;
+  return absl::UnavailableError("redis keeps losing its script cache; retry");
 }
 
 RedisPool::RedisPool(Options options)

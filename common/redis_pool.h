@@ -59,7 +59,8 @@ class RedisConnection {
   // an I/O failure returns UNAVAILABLE and leaves the connection unusable.
   absl::StatusOr<std::vector<RedisReply>> Pipeline(const std::vector<RedisCommand>& commands);
 
-  // Runs `script` once per element of `calls` (each: numkeys, keys..., args...) in one pipeline.
+  // Runs `script` once per element of `calls` (each: numkeys, keys..., args...) in one pipeline,
+  // loading the script first where the server does not have it.
   absl::StatusOr<std::vector<RedisReply>> EvalPipeline(RedisScript& script,
                                                        const std::vector<RedisCommand>& calls);
 
@@ -72,6 +73,9 @@ class RedisConnection {
   // Whether the server runs in cluster mode, where one script may only touch keys of one slot.
   bool cluster_enabled() const { return cluster_enabled_; }
   bool broken() const { return broken_; }
+
+  // The script's digest, loaded into the server first if unknown or `reload`.
+  absl::StatusOr<std::string> LoadScript(RedisScript& script, bool reload);
 
   // Reads the server's run_id and cluster mode; called once after connecting.
   absl::Status Handshake();
