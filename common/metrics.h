@@ -25,7 +25,6 @@ class Metrics {
   // Serves /metrics on host:port (port 0 = any free port). UNAVAILABLE when it cannot bind.
   static absl::StatusOr<std::unique_ptr<Metrics>> Start(const std::string& host, int port);
 
-  prometheus::Registry& registry() { return *registry_; }
   int port() const { return port_; }
 
   // Interceptor factories for ServerBuilder; they record into this object, which must outlive the

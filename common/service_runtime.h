@@ -29,7 +29,6 @@ class ServiceRuntime {
   explicit ServiceRuntime(CommonConfig config);
   ~ServiceRuntime();
 
-  const CommonConfig& config() const { return config_; }
   PostgresPool& postgres() { return *postgres_; }
   RedisPool& redis() { return *redis_; }
   WorkerPool& workers() { return *workers_; }

@@ -25,8 +25,7 @@ std::vector<T> Pick(const std::vector<T>& values, const std::vector<size_t>& ind
   return out;
 }
 
-}  // namespace
-
+// INVALID_ARGUMENT unless `id` is 1..255 bytes without control characters; `what` names the field.
 absl::Status CheckId(const std::string& id, const char* what) {
   if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " must not be empty"));
   if (id.size() > kMaxIdBytes) {
@@ -40,6 +39,8 @@ absl::Status CheckId(const std::string& id, const char* what) {
   }
   return absl::OkStatus();
 }
+
+}  // namespace
 
 Sequencer::Sequencer(SequenceStore* store, CounterCache* cache, Options options)
     : store_(store), cache_(cache), options_(options) {}

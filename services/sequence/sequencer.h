@@ -87,7 +87,4 @@ class Sequencer {
   Options options_;
 };
 
-// INVALID_ARGUMENT unless `id` is 1..255 bytes without control characters. `what` names the field.
-absl::Status CheckId(const std::string& id, const char* what);
-
 }  // namespace im::sequence
