@@ -1,0 +1,192 @@
+#include "tests/e2e/suite_fixture.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "im/gateway/v1/gateway.grpc.pb.h"
+
+namespace im::testing {
+namespace {
+
+namespace common = im::common::v1;
+namespace msg = im::message::v1;
+
+constexpr auto kRpcTimeout = std::chrono::seconds(10);
+
+void SetDeadline(grpc::ClientContext* context) {
+  context->set_deadline(std::chrono::system_clock::now() + kRpcTimeout);
+}
+
+}  // namespace
+
+Suite::Suite(SuiteOptions options) {
+  sequence_ =
+      std::make_unique<ServiceProcess>(BinaryPath("sequence"), std::map<std::string, std::string>{
+                                                                   {"IM_AUTO_MIGRATE", "true"},
+                                                               });
+  message_ = std::make_unique<ServiceProcess>(BinaryPath("message"),
+                                              std::map<std::string, std::string>{
+                                                  {"IM_AUTO_MIGRATE", "true"},
+                                                  {"IM_SEQUENCE_ADDR", sequence_->grpc_address()},
+                                              });
+  for (int i = 0; i < options.gateways; ++i) {
+    Gateway gateway;
+    gateway.ws_port = FreePort();
+    std::map<std::string, std::string> env = options.gateway_env;
+    env["IM_AUTO_MIGRATE"] = "true";
+    env["IM_WS_PORT"] = absl::StrCat(gateway.ws_port);
+    env["IM_MESSAGE_ADDR"] = message_->grpc_address();
+    gateway.process = std::make_unique<ServiceProcess>(BinaryPath("gateway"), env);
+    gateways_.push_back(std::move(gateway));
+  }
+}
+
+bool Suite::WaitServing(double seconds) {
+  bool ok = sequence_->WaitServing(seconds);
+  EXPECT_TRUE(ok) << "sequence at " << sequence_->grpc_address() << " is not serving";
+  const bool message_ok = message_->WaitServing(seconds);
+  EXPECT_TRUE(message_ok) << "message at " << message_->grpc_address() << " is not serving";
+  ok = ok && message_ok;
+  for (Gateway& gateway : gateways_) {
+    const bool gateway_ok = gateway.process->WaitServing(seconds);
+    EXPECT_TRUE(gateway_ok) << "gateway at " << gateway.process->grpc_address()
+                            << " is not serving";
+    ok = ok && gateway_ok;
+  }
+  return ok;
+}
+
+void Suite::SetToken(const std::string& uid, const std::string& token, common::DeviceFlag flag) {
+  auto stub = im::gateway::v1::UserService::NewStub(FreshChannel(gateway(0).grpc_address()));
+  im::gateway::v1::SetTokenRequest request;
+  request.set_uid(uid);
+  request.set_device_flag(flag);
+  request.set_token(token);
+  im::gateway::v1::SetTokenResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  grpc::Status status = stub->SetToken(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << "SetToken " << uid << ": " << status.error_message();
+}
+
+void Suite::CreateGroup(const std::string& group_id, const std::vector<std::string>& uids) {
+  auto stub = msg::ChannelService::NewStub(FreshChannel(message_->grpc_address()));
+  msg::CreateGroupRequest request;
+  request.set_group_id(group_id);
+  for (const std::string& uid : uids) request.add_subscriber_uids(uid);
+  msg::Group group;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  grpc::Status status = stub->CreateGroup(&context, request, &group);
+  ASSERT_TRUE(status.ok()) << "CreateGroup " << group_id << ": " << status.error_message();
+}
+
+msg::SendResult Suite::ApiSend(const std::string& from_uid, const common::Channel& channel,
+                               const std::string& client_msg_no, const std::string& payload) {
+  auto stub = msg::MessageService::NewStub(FreshChannel(message_->grpc_address()));
+  msg::SendRequest request;
+  msg::SendItem* item = request.add_items();
+  *item->mutable_channel() = channel;
+  item->set_from_uid(from_uid);
+  item->set_client_msg_no(client_msg_no);
+  item->set_payload(payload);
+  item->set_skip_subscriber_check(true);
+  msg::SendResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  grpc::Status status = stub->Send(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << "Send: " << status.error_message();
+  EXPECT_EQ(response.results_size(), 1);
+  return response.results_size() == 1 ? response.results(0) : msg::SendResult();
+}
+
+grpc::Status Suite::TryHistory(const std::string& uid, const common::Channel& channel,
+                               std::vector<common::Message>* messages) {
+  auto stub = msg::MessageService::NewStub(FreshChannel(message_->grpc_address()));
+  messages->clear();
+  int64_t start = 0;
+  while (true) {
+    msg::SyncChannelMessagesRequest request;
+    request.set_uid(uid);
+    *request.mutable_channel() = channel;
+    request.set_start_seq(start);
+    request.set_direction(msg::SYNC_DIRECTION_NEWER);
+    msg::SyncChannelMessagesResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status status = stub->SyncChannelMessages(&context, request, &response);
+    if (!status.ok()) return status;
+    messages->insert(messages->end(), response.messages().begin(), response.messages().end());
+    if (!response.has_more()) return grpc::Status::OK;
+    if (response.covered().end_seq() < start) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "has_more without progress");
+    }
+    start = response.covered().end_seq() + 1;
+  }
+}
+
+std::vector<common::Message> Suite::History(const std::string& uid,
+                                            const common::Channel& channel) {
+  std::vector<common::Message> messages;
+  grpc::Status status = TryHistory(uid, channel, &messages);
+  EXPECT_TRUE(status.ok()) << "SyncChannelMessages: " << status.error_message();
+  return messages;
+}
+
+std::unique_ptr<client::ImClient> Suite::Open(int gateway, client::Encoding encoding) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (true) {
+    auto client = std::make_unique<client::ImClient>();
+    absl::Status status = client->Connect("127.0.0.1", ws_port(gateway), encoding);
+    if (status.ok()) return client;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "WebSocket port " << ws_port(gateway) << ": " << status;
+      return client;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+std::unique_ptr<client::ImClient> Suite::Login(const std::string& uid, const std::string& device_id,
+                                               int gateway, client::Encoding encoding,
+                                               common::DeviceFlag flag) {
+  const std::string token = absl::StrCat("token-of-", uid);
+  SetToken(uid, token, flag);
+  std::unique_ptr<client::ImClient> client = Open(gateway, encoding);
+  absl::StatusOr<client::ConnAck> ack = client->Handshake(uid, token, device_id, flag);
+  EXPECT_TRUE(ack.ok()) << uid << ": " << ack.status();
+  if (ack.ok()) {
+    EXPECT_EQ(ack->reason(), common::REASON_CODE_SUCCESS) << uid << ": " << ack->message();
+  }
+  return client;
+}
+
+std::optional<common::Message> NextRecv(client::ImClient& client, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    std::optional<client::Frame> frame = client.NextPush(deadline - absl::Now());
+    if (!frame.has_value()) return std::nullopt;
+    if (frame->has_recv()) return frame->recv().message();
+  }
+}
+
+std::optional<client::Frame> NextFrame(client::ImClient& client, absl::Duration timeout) {
+  return client.NextPush(timeout);
+}
+
+std::vector<common::Message> RecvsWithin(client::ImClient& client, absl::Duration window) {
+  std::vector<common::Message> messages;
+  const absl::Time end = absl::Now() + window;
+  while (true) {
+    const absl::Duration left = end - absl::Now();
+    if (left <= absl::ZeroDuration()) return messages;
+    std::optional<common::Message> message = NextRecv(client, left);
+    if (!message.has_value()) return messages;
+    messages.push_back(std::move(*message));
+  }
+}
+
+}  // namespace im::testing
