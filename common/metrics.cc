@@ -80,6 +80,10 @@ Metrics::InterceptorFactories() {
   return factories;
 }
 
+void Metrics::Register(const std::shared_ptr<prometheus::Collectable>& collectable) {
+  exposer_->RegisterCollectable(collectable);
+}
+
 void Metrics::RecordRpc(const std::string& method, int code, double seconds) {
   handled_->Add({{"grpc_method", method}, {"grpc_code", absl::StrCat(code)}}).Increment();
   latency_->Add({{"grpc_method", method}}, kLatencyBuckets).Observe(seconds);

@@ -33,6 +33,10 @@ class Metrics {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
   InterceptorFactories();
 
+  // Also serves what `collectable` collects (a service's own registry); held weakly, so the caller
+  // keeps it alive.
+  void Register(const std::shared_ptr<prometheus::Collectable>& collectable);
+
   // Records one finished RPC.
   void RecordRpc(const std::string& method, int code, double seconds);
 

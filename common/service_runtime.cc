@@ -118,6 +118,9 @@ int ServiceRuntime::Serve(const std::vector<grpc::Service*>& services) {
     log::Error("metrics_failed", {{"error", std::string(metrics.status().message())}});
     return 1;
   }
+  for (const std::shared_ptr<prometheus::Collectable>& collectable : collectables_) {
+    (*metrics)->Register(collectable);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -155,6 +158,7 @@ int ServiceRuntime::Serve(const std::vector<grpc::Service*>& services) {
     int received = 0;
     sigwait(&signals, &received);
     log::Info("draining", {{"signal", absl::StrCat(received)}});
+    if (on_drain_) on_drain_();
     monitor->RequestStop();
     health->SetServingStatus(false);
     server->Shutdown(std::chrono::system_clock::now() +

@@ -11,6 +11,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -38,6 +39,15 @@ class ServiceRuntime {
   // --migrate_only, 1 on failure; -1 means "go on serving".
   int Migrate(const std::vector<Migration>& migrations);
 
+  // Runs `hook` on the signal thread when SIGTERM/SIGINT arrives, before in-flight RPCs are
+  // drained; for services with state of their own to wind down (e.g. the gateway's clients).
+  void OnDrain(std::function<void()> hook) { on_drain_ = std::move(hook); }
+
+  // Exposes `collectable` (a service's own prometheus registry) on /metrics too.
+  void AddMetrics(std::shared_ptr<prometheus::Collectable> collectable) {
+    collectables_.push_back(std::move(collectable));
+  }
+
   // Serves until SIGTERM/SIGINT, then drains for up to --drain_timeout. Returns the exit code.
   int Serve(const std::vector<grpc::Service*>& services);
 
@@ -47,6 +57,8 @@ class ServiceRuntime {
   std::unique_ptr<RedisPool> redis_;
   RedisPool::Options redis_options_probe_;
   std::unique_ptr<WorkerPool> workers_;
+  std::function<void()> on_drain_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
 };
 
 }  // namespace im

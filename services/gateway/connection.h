@@ -1,0 +1,55 @@
+// What the rest of the gateway knows of one authenticated client connection: who it is and two
+// thread-safe, non-blocking operations, push frames and close with a reason. The WebSocket session
+// implements it; tests use a fake.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "im/common/v1/common.pb.h"
+#include "services/gateway/frame_codec.h"
+
+namespace im::gateway {
+
+// An encoded frame ready for the wire; shared, since one push often goes to many connections.
+struct OutFrame {
+  std::shared_ptr<const std::string> data;
+  Encoding encoding = Encoding::kBinary;
+};
+
+// Fixed once the connection is authenticated.
+struct ConnectionInfo {
+  std::string uid;
+  std::string device_id;
+  int device_flag = 0;
+  // The encoding of its CONNECT, used for pushes.
+  Encoding encoding = Encoding::kBinary;
+  int64_t connected_at_ms = 0;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+
+  const ConnectionInfo& info() const { return info_; }
+
+  // Queues `frames` for writing in order, after everything pushed earlier from the same thread.
+  // Never blocks: a connection whose write queue overflows is closed with SLOW_CONSUMER instead.
+  virtual void Push(std::vector<OutFrame> frames) = 0;
+
+  // Sends DISCONNECT(reason, message) after what is queued and closes. Idempotent.
+  virtual void Close(im::common::v1::ReasonCode reason, std::string message) = 0;
+
+ protected:
+  // Set once, before the connection is published to other threads (SessionHub::Add).
+  ConnectionInfo info_;
+};
+
+// Encodes `frame` once for pushing.
+inline OutFrame MakeOutFrame(const im::client::v1::Frame& frame, Encoding encoding) {
+  return OutFrame{std::make_shared<const std::string>(EncodeFrame(frame, encoding)), encoding};
+}
+
+}  // namespace im::gateway

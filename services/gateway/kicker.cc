@@ -1,0 +1,148 @@
+#include "services/gateway/kicker.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <set>
+
+#include "services/gateway/reason_codes.h"
+
+namespace im::gateway {
+namespace {
+
+using im::gateway::v1::DisconnectRequest;
+using im::gateway::v1::DisconnectResponse;
+
+// Collects the answers of the Disconnect calls of one KickRemote.
+struct RemoteKick {
+  std::function<void(absl::StatusOr<int>)> done;
+  std::atomic<int> pending{0};
+  std::atomic<int> total{0};
+  std::mutex mu;
+  absl::Status first_error;
+
+  void CallEnded(const grpc::Status& status, int disconnected) {
+    if (status.ok()) {
+      total += disconnected;
+    } else {
+      std::lock_guard<std::mutex> lock(mu);
+      if (first_error.ok()) first_error = FromGrpcStatus(status);
+    }
+    if (--pending == 0) {
+      if (first_error.ok()) {
+        done(total.load());
+      } else {
+        done(first_error);
+      }
+    }
+  }
+};
+
+// One Disconnect call's state, alive until its callback.
+struct DisconnectCall {
+  grpc::ClientContext context;
+  DisconnectRequest request;
+  DisconnectResponse response;
+};
+
+}  // namespace
+
+Kicker::Kicker(SessionHub* hub, PresenceStore* presence, TokenStore* tokens, WorkerPool* workers,
+               GatewayMetrics* metrics, std::string self, absl::Duration rpc_timeout)
+    : hub_(hub),
+      presence_(presence),
+      tokens_(tokens),
+      workers_(workers),
+      metrics_(metrics),
+      self_(std::move(self)),
+      rpc_timeout_(rpc_timeout) {}
+
+int Kicker::KickLocal(const std::string& uid, int device_flag, const std::string& keep_device_id,
+                      im::common::v1::ReasonCode reason, const std::string& message) {
+  std::vector<std::shared_ptr<Connection>> found = hub_->Matching(uid, device_flag, keep_device_id);
+  for (const std::shared_ptr<Connection>& conn : found) conn->Close(reason, message);
+  if (reason == im::common::v1::REASON_CODE_KICKED) metrics_->kicks->Increment(found.size());
+  return static_cast<int>(found.size());
+}
+
+std::shared_ptr<im::gateway::v1::GatewayService::Stub> Kicker::StubFor(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_ptr<im::gateway::v1::GatewayService::Stub>& stub = stubs_[address];
+  if (stub == nullptr) {
+    stub = im::gateway::v1::GatewayService::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  }
+  return stub;
+}
+
+void Kicker::KickRemote(const std::string& uid, int device_flag, const std::string& keep_device_id,
+                        im::common::v1::ReasonCode reason, const std::string& message,
+                        std::function<void(absl::StatusOr<int>)> done) {
+  const bool queued = workers_->TrySubmit(
+      [=, this] { KickRemoteNow(uid, device_flag, keep_device_id, reason, message, done); });
+  if (!queued) done(absl::UnavailableError("gateway busy, could not look up presence"));
+}
+
+void Kicker::Kick(const std::string& uid, int device_flag, const std::string& message,
+                  bool revoke_token, std::function<void(absl::StatusOr<int>)> done) {
+  const bool queued = workers_->TrySubmit([=, this] {
+    if (revoke_token) {
+      if (absl::Status revoked = tokens_->Revoke(uid, device_flag); !revoked.ok()) {
+        done(revoked);
+        return;
+      }
+    }
+    const int here = KickLocal(uid, device_flag, "", im::common::v1::REASON_CODE_KICKED, message);
+    KickRemoteNow(uid, device_flag, "", im::common::v1::REASON_CODE_KICKED, message,
+                  [here, done](absl::StatusOr<int> elsewhere) {
+                    if (!elsewhere.ok()) {
+                      done(elsewhere.status());
+                    } else {
+                      done(here + *elsewhere);
+                    }
+                  });
+  });
+  if (!queued) done(absl::UnavailableError("gateway busy; retry later"));
+}
+
+void Kicker::KickRemoteNow(const std::string& uid, int device_flag,
+                           const std::string& keep_device_id, im::common::v1::ReasonCode reason,
+                           const std::string& message,
+                           std::function<void(absl::StatusOr<int>)> done) {
+  absl::StatusOr<std::vector<std::vector<PresenceEntry>>> found = presence_->Lookup({uid});
+  if (!found.ok()) {
+    done(found.status());
+    return;
+  }
+  std::set<std::string> gateways;
+  for (const PresenceEntry& entry : found->front()) {
+    if (entry.gateway == self_) continue;
+    if (device_flag != 0 && entry.device_flag != device_flag) continue;
+    if (!keep_device_id.empty() && entry.device_id == keep_device_id) continue;
+    gateways.insert(entry.gateway);
+  }
+  if (gateways.empty()) {
+    done(0);
+    return;
+  }
+  auto kick = std::make_shared<RemoteKick>();
+  kick->done = std::move(done);
+  kick->pending = static_cast<int>(gateways.size());
+  for (const std::string& address : gateways) {
+    auto call = std::make_shared<DisconnectCall>();
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + rpc_timeout_));
+    call->request.set_uid(uid);
+    call->request.set_device_flag(static_cast<im::common::v1::DeviceFlag>(device_flag));
+    call->request.set_keep_device_id(keep_device_id);
+    call->request.set_reason(reason);
+    call->request.set_message(message);
+    DisconnectCall* raw = call.get();
+    StubFor(address)->async()->Disconnect(
+        &raw->context, &raw->request, &raw->response,
+        [kick, call = std::move(call)](grpc::Status status) {
+          kick->CallEnded(status, static_cast<int>(call->response.disconnected()));
+        });
+  }
+}
+
+}  // namespace im::gateway

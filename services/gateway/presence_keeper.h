@@ -1,0 +1,73 @@
+// Keeps this gateway's presence entries (common/presence.h) in step with its connections without
+// ever blocking an I/O thread: registrations and removals are queued, coalesced per device and
+// written in batches by one task at a time on the worker pool, so they reach Redis in the order
+// they happened. Every ttl/3 the whole SessionHub is re-registered, so entries of live connections
+// never expire while those of a crashed gateway do.
+//
+//   PresenceKeeper keeper(&presence, &workers, &hub, "10.0.0.7:7002");
+//   keeper.Start();
+//   keeper.Register(conn->info());   // after CONNACK
+//   keeper.Unregister(uid, device);  // after close
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/presence.h"
+#include "common/worker_pool.h"
+#include "services/gateway/connection.h"
+#include "services/gateway/session_hub.h"
+
+namespace im::gateway {
+
+class PresenceKeeper {
+ public:
+  // `gateway` is this gateway's advertised gRPC address.
+  PresenceKeeper(PresenceStore* presence, WorkerPool* workers, SessionHub* hub,
+                 std::string gateway);
+  ~PresenceKeeper();
+
+  const std::string& gateway() const { return gateway_; }
+
+  // Starts the refresh thread.
+  void Start();
+  // Stops the refresh thread and waits for a running write to finish. Idempotent.
+  void Stop();
+
+  void Register(const ConnectionInfo& info);
+  void Unregister(const std::string& uid, const std::string& device_id);
+
+  // Removes the entries of every connection in the hub now (shutdown); blocks on Redis.
+  absl::Status UnregisterAll();
+
+ private:
+  struct Op {
+    bool add;
+    PresenceEntry entry;
+  };
+
+  void Enqueue(Op op);
+  // With mu_ held: makes sure one flush task is queued or running.
+  void ScheduleLocked();
+  void Flush();
+  void RefreshLoop();
+  PresenceEntry EntryFor(const ConnectionInfo& info) const;
+
+  PresenceStore* presence_;
+  WorkerPool* workers_;
+  SessionHub* hub_;
+  const std::string gateway_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Op> pending_;
+  bool flush_scheduled_ = false;
+  bool refresh_due_ = false;
+  bool stopping_ = false;
+  std::thread refresher_;
+};
+
+}  // namespace im::gateway

@@ -1,0 +1,74 @@
+// Batches SENDs from all connections into MessageService.Send calls. Items are spread over shards
+// by channel key; each shard has at most one call in flight and sends what queued meanwhile (up to
+// `max_batch`) when it returns, so batches grow with load without a linger timer, and the sends of
+// one channel reach the message service in arrival order (per-connection order per channel).
+//
+//   SendBatcher batcher(stub, {.shards = 4, .max_batch = 256});
+//   batcher.Submit(channel_key, std::move(item), [](const SendOutcome& outcome) { ... });
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "im/message/v1/message.grpc.pb.h"
+
+namespace im::gateway {
+
+// The message service's result for one item, or the failure of the whole call.
+struct SendOutcome {
+  grpc::Status status;
+  im::message::v1::SendResult result;
+};
+
+class SendBatcher {
+ public:
+  struct Options {
+    size_t shards = 4;
+    size_t max_batch = 256;
+    // Items waiting per shard; beyond it Submit refuses.
+    size_t max_queue = 8192;
+    absl::Duration timeout = absl::Seconds(5);
+  };
+  using Callback = std::function<void(const SendOutcome&)>;
+
+  SendBatcher(std::shared_ptr<im::message::v1::MessageService::StubInterface> stub,
+              Options options);
+  // Waits for calls in flight; their callbacks run first.
+  ~SendBatcher();
+
+  // Queues `item`; `done` runs once, on a gRPC thread, and must not block. False (and `done` not
+  // called) when the shard's queue is full.
+  bool Submit(const std::string& channel_key, im::message::v1::SendItem item, Callback done);
+
+ private:
+  struct Pending {
+    im::message::v1::SendItem item;
+    Callback done;
+  };
+  struct Shard {
+    std::deque<Pending> queue;
+    bool in_flight = false;
+  };
+
+  struct Call;
+  // With mu_ held and the shard idle: takes a batch off its queue and marks the shard busy.
+  std::shared_ptr<Call> TakeBatchLocked(size_t shard_index);
+  // Starts the call, outside mu_ (a callback may run before this returns).
+  void Start(std::shared_ptr<Call> call, size_t shard_index);
+
+  const std::shared_ptr<im::message::v1::MessageService::StubInterface> stub_;
+  const Options options_;
+  std::mutex mu_;
+  std::condition_variable idle_;
+  std::vector<Shard> shards_;
+  int calls_in_flight_ = 0;
+};
+
+}  // namespace im::gateway

@@ -1,0 +1,66 @@
+// The authenticated connections of this gateway by uid, and the multi-device policy applied when
+// one joins. Thread-safe: I/O threads add and remove, gRPC threads look up. Lookups copy the
+// shared pointers out of the lock, so pushing never happens under it.
+//
+//   std::vector<std::shared_ptr<Connection>> replaced = hub.Add(conn,
+//   MultiDevicePolicy::kKickSameFlag); for (auto& old : replaced) old->Close(REASON_CODE_KICKED,
+//   "...");
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "services/gateway/connection.h"
+
+namespace im::gateway {
+
+enum class MultiDevicePolicy {
+  // A new connection of (uid, flag) replaces the connections of other devices with that flag.
+  kKickSameFlag,
+  // Devices of one flag coexist; only the same device reconnecting replaces its old connection.
+  kAllow,
+};
+
+class SessionHub {
+ public:
+  // Adds `conn` and removes the local connections it replaces under `policy`: always the same
+  // device's older connections, and under kKickSameFlag every other device with the same flag.
+  // The caller closes the returned ones.
+  std::vector<std::shared_ptr<Connection>> Add(std::shared_ptr<Connection> conn,
+                                               MultiDevicePolicy policy);
+
+  // Removes `conn` if it is still here. True when it was, and no other connection of its
+  // (uid, device_id) remains, i.e. the device is now offline on this gateway.
+  bool Remove(const Connection& conn);
+
+  // The connections of `uid`.
+  std::vector<std::shared_ptr<Connection>> Find(const std::string& uid) const;
+
+  // The connections of `uid` with `device_flag` (0 = any) except those of `keep_device_id`.
+  std::vector<std::shared_ptr<Connection>> Matching(const std::string& uid, int device_flag,
+                                                    const std::string& keep_device_id) const;
+
+  // Every connection.
+  std::vector<std::shared_ptr<Connection>> All() const;
+
+  size_t size() const;
+
+ private:
+  static constexpr size_t kShards = 32;
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, std::vector<std::shared_ptr<Connection>>> by_uid;
+  };
+
+  Shard& ShardOf(const std::string& uid);
+  const Shard& ShardOf(const std::string& uid) const;
+
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace im::gateway

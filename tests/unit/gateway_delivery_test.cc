@@ -1,0 +1,194 @@
+// SessionHub's multi-device policy and Deliverer's fan-out, with fake connections that record what
+// they are given.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "services/gateway/deliverer.h"
+#include "services/gateway/session_hub.h"
+
+namespace im::gateway {
+namespace {
+
+using im::client::v1::Frame;
+using namespace im::common::v1;
+
+class FakeConnection : public Connection {
+ public:
+  FakeConnection(std::string uid, std::string device_id, int flag,
+                 Encoding encoding = Encoding::kBinary) {
+    info_.uid = std::move(uid);
+    info_.device_id = std::move(device_id);
+    info_.device_flag = flag;
+    info_.encoding = encoding;
+  }
+
+  void Push(std::vector<OutFrame> frames) override {
+    ++pushes;
+    for (OutFrame& frame : frames) {
+      absl::StatusOr<Frame> decoded = DecodeFrame(*frame.data, frame.encoding, 1 << 20);
+      EXPECT_TRUE(decoded.ok()) << decoded.status();
+      EXPECT_EQ(frame.encoding, info_.encoding);
+      if (decoded.ok()) received.push_back(*decoded);
+    }
+  }
+  void Close(ReasonCode reason, std::string) override { closed = reason; }
+
+  int pushes = 0;
+  std::vector<Frame> received;
+  std::optional<ReasonCode> closed;
+};
+
+std::shared_ptr<FakeConnection> Conn(const std::string& uid, const std::string& device, int flag,
+                                     Encoding encoding = Encoding::kBinary) {
+  return std::make_shared<FakeConnection>(uid, device, flag, encoding);
+}
+
+TEST(SessionHubTest, KickSameFlagReplacesOtherDevicesOfThatFlagOnly) {
+  SessionHub hub;
+  auto phone = Conn("alice", "phone", DEVICE_FLAG_APP);
+  auto web = Conn("alice", "browser", DEVICE_FLAG_WEB);
+  auto tablet = Conn("alice", "tablet", DEVICE_FLAG_APP);
+  EXPECT_TRUE(hub.Add(phone, MultiDevicePolicy::kKickSameFlag).empty());
+  EXPECT_TRUE(hub.Add(web, MultiDevicePolicy::kKickSameFlag).empty());
+  std::vector<std::shared_ptr<Connection>> replaced =
+      hub.Add(tablet, MultiDevicePolicy::kKickSameFlag);
+  ASSERT_EQ(replaced.size(), 1u);
+  EXPECT_EQ(replaced[0], phone);
+  EXPECT_EQ(hub.Find("alice").size(), 2u);
+  // The replaced connection is gone from the hub, so its own close reports nothing to unregister.
+  EXPECT_FALSE(hub.Remove(*phone));
+}
+
+TEST(SessionHubTest, AllowKeepsDevicesButReplacesTheSameDevice) {
+  SessionHub hub;
+  auto phone = Conn("bob", "phone", DEVICE_FLAG_APP);
+  auto tablet = Conn("bob", "tablet", DEVICE_FLAG_APP);
+  auto phone_again = Conn("bob", "phone", DEVICE_FLAG_APP);
+  EXPECT_TRUE(hub.Add(phone, MultiDevicePolicy::kAllow).empty());
+  EXPECT_TRUE(hub.Add(tablet, MultiDevicePolicy::kAllow).empty());
+  std::vector<std::shared_ptr<Connection>> replaced =
+      hub.Add(phone_again, MultiDevicePolicy::kAllow);
+  ASSERT_EQ(replaced.size(), 1u);
+  EXPECT_EQ(replaced[0], phone);
+  EXPECT_EQ(hub.size(), 2u);
+}
+
+TEST(SessionHubTest, RemoveTellsWhenTheDeviceIsGone) {
+  SessionHub hub;
+  auto tablet = Conn("carol", "tablet", DEVICE_FLAG_APP);
+  auto web = Conn("carol", "browser", DEVICE_FLAG_WEB);
+  hub.Add(tablet, MultiDevicePolicy::kAllow);
+  hub.Add(web, MultiDevicePolicy::kAllow);
+  EXPECT_TRUE(hub.Remove(*tablet));
+  EXPECT_FALSE(hub.Remove(*tablet));
+  EXPECT_EQ(hub.Find("carol").size(), 1u);
+  EXPECT_TRUE(hub.Remove(*web));
+  EXPECT_TRUE(hub.Find("carol").empty());
+  EXPECT_EQ(hub.size(), 0u);
+}
+
+TEST(SessionHubTest, MatchingFiltersByFlagAndKeptDevice) {
+  SessionHub hub;
+  hub.Add(Conn("dave", "a", DEVICE_FLAG_APP), MultiDevicePolicy::kAllow);
+  hub.Add(Conn("dave", "b", DEVICE_FLAG_APP), MultiDevicePolicy::kAllow);
+  hub.Add(Conn("dave", "c", DEVICE_FLAG_WEB), MultiDevicePolicy::kAllow);
+  EXPECT_EQ(hub.Matching("dave", 0, "").size(), 3u);
+  EXPECT_EQ(hub.Matching("dave", DEVICE_FLAG_APP, "").size(), 2u);
+  EXPECT_EQ(hub.Matching("dave", DEVICE_FLAG_APP, "a").size(), 1u);
+  EXPECT_EQ(hub.Matching("dave", DEVICE_FLAG_DESKTOP, "").size(), 0u);
+  EXPECT_EQ(hub.Matching("nobody", 0, "").size(), 0u);
+}
+
+Message PersonMessage(const std::string& from, const std::string& to, int64_t seq) {
+  Message message;
+  message.set_message_id(1000 + seq);
+  message.set_message_seq(seq);
+  message.mutable_channel()->set_id(to);
+  message.mutable_channel()->set_type(CHANNEL_TYPE_PERSON);
+  message.set_from_uid(from);
+  message.set_payload("hi");
+  return message;
+}
+
+class DelivererTest : public ::testing::Test {
+ protected:
+  SessionHub hub_;
+  GatewayMetrics metrics_;
+  Deliverer deliverer_{&hub_, &metrics_};
+};
+
+TEST_F(DelivererTest, PresentsPersonChannelsToEachRecipientAndSkipsTheSendingDevice) {
+  auto bob = Conn("bob", "phone", DEVICE_FLAG_APP, Encoding::kJson);
+  auto alice_phone = Conn("alice", "phone", DEVICE_FLAG_APP);
+  auto alice_web = Conn("alice", "web", DEVICE_FLAG_WEB);
+  for (auto& c : {bob, alice_phone, alice_web}) hub_.Add(c, MultiDevicePolicy::kAllow);
+
+  im::gateway::v1::DeliverRequest request;
+  im::gateway::v1::DeliverItem* item = request.add_items();
+  *item->mutable_message() = PersonMessage("alice", "bob", 1);
+  item->add_recipients()->set_uid("bob");
+  item->add_recipients()->set_uid("alice");
+  item->add_recipients()->set_uid("offline");
+  item->mutable_exclude_device()->set_uid("alice");
+  item->mutable_exclude_device()->set_device_id("phone");
+  im::gateway::v1::DeliverResponse response;
+  deliverer_.Deliver(request, &response);
+
+  ASSERT_EQ(response.results_size(), 1);
+  EXPECT_EQ(std::vector<std::string>(response.results(0).online_uids().begin(),
+                                     response.results(0).online_uids().end()),
+            (std::vector<std::string>{"bob", "alice"}));
+  ASSERT_EQ(bob->received.size(), 1u);
+  EXPECT_EQ(bob->received[0].recv().message().channel().id(), "alice");
+  EXPECT_TRUE(alice_phone->received.empty());
+  ASSERT_EQ(alice_web->received.size(), 1u);
+  EXPECT_EQ(alice_web->received[0].recv().message().channel().id(), "bob");
+  EXPECT_EQ(alice_web->received[0].recv().message().message_seq(), 1);
+}
+
+TEST_F(DelivererTest, OneOrderedPushPerConnectionPerRequest) {
+  auto carol = Conn("carol", "phone", DEVICE_FLAG_APP);
+  hub_.Add(carol, MultiDevicePolicy::kAllow);
+  im::gateway::v1::DeliverRequest request;
+  for (int seq = 1; seq <= 5; ++seq) {
+    im::gateway::v1::DeliverItem* item = request.add_items();
+    Message message = PersonMessage("dave", "carol", seq);
+    message.mutable_channel()->set_id("team");
+    message.mutable_channel()->set_type(CHANNEL_TYPE_GROUP);
+    *item->mutable_message() = message;
+    item->add_recipients()->set_uid("carol");
+  }
+  im::gateway::v1::DeliverResponse response;
+  deliverer_.Deliver(request, &response);
+  EXPECT_EQ(carol->pushes, 1);
+  ASSERT_EQ(carol->received.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(carol->received[i].recv().message().message_seq(), i + 1);
+    EXPECT_EQ(carol->received[i].recv().message().channel().id(), "team");
+  }
+}
+
+TEST_F(DelivererTest, SyncOnceBecomesACmdWithTheRecipientsCmdSeq) {
+  auto erin = Conn("erin", "phone", DEVICE_FLAG_APP, Encoding::kJson);
+  hub_.Add(erin, MultiDevicePolicy::kAllow);
+  im::gateway::v1::DeliverRequest request;
+  im::gateway::v1::DeliverItem* item = request.add_items();
+  Message message = PersonMessage("system", "erin", 0);
+  message.mutable_flags()->set_sync_once(true);
+  *item->mutable_message() = message;
+  im::gateway::v1::Recipient* recipient = item->add_recipients();
+  recipient->set_uid("erin");
+  recipient->set_cmd_seq(42);
+  im::gateway::v1::DeliverResponse response;
+  deliverer_.Deliver(request, &response);
+  ASSERT_EQ(erin->received.size(), 1u);
+  ASSERT_TRUE(erin->received[0].has_cmd());
+  EXPECT_EQ(erin->received[0].cmd().cmd_seq(), 42);
+  EXPECT_EQ(erin->received[0].cmd().message().channel().id(), "system");
+}
+
+}  // namespace
+}  // namespace im::gateway
