@@ -4,7 +4,10 @@
 // send->receive latency needs no clock sync (all clients live in this process). Prints a short
 // report: acked and received messages/s, ack latency and send->receive latency percentiles.
 //
-//   scripts/run.sh &   # then:
+// The gateway's per-connection rate limit (100 frames/s by default) refuses a full-speed sender, so
+// run it with a high one for this: IM_RATE_LIMIT_PER_SEC=1000000 IM_RATE_LIMIT_BURST=1000000.
+//
+//   IM_RATE_LIMIT_PER_SEC=1000000 IM_RATE_LIMIT_BURST=1000000 scripts/run.sh &   # then:
 //   build/tools/bench/chat_bench --ws 127.0.0.1:8080 --grpc_gateway 127.0.0.1:7002 --seconds 10
 #include <grpcpp/grpcpp.h>
 
@@ -125,7 +128,7 @@ void Receive(Pair& pair, const im::client::Frame& frame) {
 void SendLoop(Pair& pair, Clock::time_point end, int64_t limit, int window, size_t payload_bytes) {
   const common::Channel channel = im::client::PersonChannel(pair.receiver_uid);
   std::string payload(payload_bytes, 'x');
-  while (Clock::now() < end && (limit == 0 || pair.sent < limit)) {
+  while (Clock::now() < end && (limit == 0 || pair.sent < limit) && !pair.sender->closed()) {
     {
       std::unique_lock<std::mutex> lock(pair.mu);
       pair.cv.wait(lock, [&] { return pair.in_flight < window; });
@@ -251,6 +254,11 @@ int main(int argc, char** argv) {
   std::printf("%-22s %10lld  (sent %lld)%s%s\n", "failed", static_cast<long long>(failed),
               static_cast<long long>(sent),
               first_error.empty() ? "" : "  first: ", first_error.c_str());
+  if (first_error.find("RATE_LIMITED") != std::string::npos) {
+    std::printf(
+        "the gateway's rate limit refused sends: run it with a high "
+        "IM_RATE_LIMIT_PER_SEC and IM_RATE_LIMIT_BURST to measure throughput\n");
+  }
   PrintLatency("ack latency", ack_ms);
   PrintLatency("send->recv latency", deliver_ms);
   return failed == 0 && received == acked ? 0 : 1;
