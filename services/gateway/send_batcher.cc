@@ -24,12 +24,17 @@ SendBatcher::~SendBatcher() {
 bool SendBatcher::Submit(const std::string& channel_key, im::message::v1::SendItem item,
                          Callback done) {
   const size_t index = std::hash<std::string>()(channel_key) % shards_.size();
+  const size_t bytes = item.ByteSizeLong();
   std::shared_ptr<Call> call;
   {
     std::lock_guard<std::mutex> lock(mu_);
     Shard& shard = shards_[index];
-    if (shard.queue.size() >= options_.max_queue) return false;
-    shard.queue.push_back({std::move(item), std::move(done)});
+    if (shard.queue.size() >= options_.max_queue ||
+        shard.queued_bytes + bytes > options_.max_queue_bytes) {
+      return false;
+    }
+    shard.queued_bytes += bytes;
+    shard.queue.push_back({std::move(item), bytes, std::move(done)});
     if (!shard.in_flight) call = TakeBatchLocked(index);
   }
   if (call != nullptr) Start(std::move(call), index);
@@ -39,10 +44,12 @@ bool SendBatcher::Submit(const std::string& channel_key, im::message::v1::SendIt
 std::shared_ptr<SendBatcher::Call> SendBatcher::TakeBatchLocked(size_t shard_index) {
   Shard& shard = shards_[shard_index];
   auto call = std::make_shared<Call>();
-  const size_t n = std::min(shard.queue.size(), options_.max_batch);
-  call->callbacks.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
+  size_t bytes = 0;
+  while (!shard.queue.empty() && call->callbacks.size() < options_.max_batch) {
     Pending& pending = shard.queue.front();
+    if (!call->callbacks.empty() && bytes + pending.bytes > options_.max_batch_bytes) break;
+    bytes += pending.bytes;
+    shard.queued_bytes -= pending.bytes;
     *call->request.add_items() = std::move(pending.item);
     call->callbacks.push_back(std::move(pending.done));
     shard.queue.pop_front();

@@ -1,7 +1,8 @@
 // Batches SENDs from all connections into MessageService.Send calls. Items are spread over shards
 // by channel key; each shard has at most one call in flight and sends what queued meanwhile (up to
-// `max_batch`) when it returns, so batches grow with load without a linger timer, and the sends of
-// one channel reach the message service in arrival order (per-connection order per channel).
+// `max_batch`) when it returns, so batches grow with load without a linger timer (up to `max_batch`
+// items and `max_batch_bytes`), and the sends of one channel reach the message service in arrival
+// order (per-connection order per channel).
 //
 //   SendBatcher batcher(stub, {.shards = 4, .max_batch = 256});
 //   batcher.Submit(channel_key, std::move(item), [](const SendOutcome& outcome) { ... });
@@ -32,8 +33,12 @@ class SendBatcher {
   struct Options {
     size_t shards = 4;
     size_t max_batch = 256;
-    // Items waiting per shard; beyond it Submit refuses.
+    // Bytes of items per call, well under gRPC's default 4 MiB message limit; a single larger item
+    // still goes alone.
+    size_t max_batch_bytes = 1024 * 1024;
+    // Items and bytes waiting per shard; beyond either Submit refuses.
     size_t max_queue = 8192;
+    size_t max_queue_bytes = 32 * 1024 * 1024;
     absl::Duration timeout = absl::Seconds(5);
   };
   using Callback = std::function<void(const SendOutcome&)>;
@@ -50,10 +55,12 @@ class SendBatcher {
  private:
   struct Pending {
     im::message::v1::SendItem item;
+    size_t bytes;
     Callback done;
   };
   struct Shard {
     std::deque<Pending> queue;
+    size_t queued_bytes = 0;
     bool in_flight = false;
   };
 

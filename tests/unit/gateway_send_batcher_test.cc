@@ -1,0 +1,168 @@
+// SendBatcher against an in-process fake MessageService: batching while a call is in flight,
+// per-channel order, per-item results, whole-call failures and the size bounds.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "services/gateway/send_batcher.h"
+
+namespace im::gateway {
+namespace {
+
+using im::message::v1::SendItem;
+using im::message::v1::SendRequest;
+using im::message::v1::SendResponse;
+
+// Answers each item with the next seq of its channel, after `delay`; or fails every call.
+class FakeMessageService final : public im::message::v1::MessageService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context, const SendRequest* request,
+                                 SendResponse* response) override {
+    std::this_thread::sleep_for(delay);
+    std::lock_guard<std::mutex> lock(mu);
+    batch_sizes.push_back(request->items_size());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (!failure.ok()) {
+      reactor->Finish(failure);
+      return reactor;
+    }
+    for (const SendItem& item : request->items()) {
+      im::message::v1::SendResult* result = response->add_results();
+      result->set_reason(im::common::v1::REASON_CODE_SUCCESS);
+      result->set_message_seq(++seqs[item.channel().id()]);
+      result->set_message_id(static_cast<uint64_t>(seqs[item.channel().id()]));
+      received.push_back(item.client_msg_no());
+    }
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  std::chrono::milliseconds delay{0};
+  grpc::Status failure = grpc::Status::OK;
+  std::mutex mu;
+  std::vector<int> batch_sizes;
+  std::vector<std::string> received;
+  std::map<std::string, int64_t> seqs;
+};
+
+class SendBatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    stub_ = im::message::v1::MessageService::NewStub(
+        server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  SendItem Item(const std::string& channel, const std::string& client_msg_no,
+                size_t payload_bytes = 1) {
+    SendItem item;
+    item.mutable_channel()->set_id(channel);
+    item.mutable_channel()->set_type(im::common::v1::CHANNEL_TYPE_GROUP);
+    item.set_from_uid("alice");
+    item.set_client_msg_no(client_msg_no);
+    item.set_payload(std::string(payload_bytes, 'x'));
+    return item;
+  }
+
+  // Collects outcomes by client_msg_no and lets a test wait for n of them.
+  struct Outcomes {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<std::string, SendOutcome> by_msg;
+    std::vector<std::string> order;
+
+    SendBatcher::Callback For(const std::string& client_msg_no) {
+      return [this, client_msg_no](const SendOutcome& outcome) {
+        std::lock_guard<std::mutex> lock(mu);
+        by_msg[client_msg_no] = outcome;
+        order.push_back(client_msg_no);
+        cv.notify_all();
+      };
+    }
+    bool WaitFor(size_t n) {
+      std::unique_lock<std::mutex> lock(mu);
+      return cv.wait_for(lock, std::chrono::seconds(10), [&] { return by_msg.size() >= n; });
+    }
+  };
+
+  FakeMessageService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<im::message::v1::MessageService::StubInterface> stub_;
+};
+
+TEST_F(SendBatcherTest, BatchesWhileACallIsInFlightAndKeepsChannelOrder) {
+  service_.delay = std::chrono::milliseconds(50);
+  Outcomes outcomes;
+  {
+    SendBatcher batcher(stub_, {.shards = 1, .max_batch = 64});
+    for (int i = 0; i < 100; ++i) {
+      const std::string msg = absl::StrCat("m", i);
+      ASSERT_TRUE(batcher.Submit("g:team", Item("team", msg), outcomes.For(msg)));
+    }
+    ASSERT_TRUE(outcomes.WaitFor(100));
+  }
+  std::lock_guard<std::mutex> lock(service_.mu);
+  // The first item goes alone; the rest queued behind it and travel in at most 64-item calls.
+  ASSERT_GE(service_.batch_sizes.size(), 3u);
+  EXPECT_EQ(service_.batch_sizes.front(), 1);
+  for (int size : service_.batch_sizes) EXPECT_LE(size, 64);
+  for (int i = 0; i < 100; ++i) {
+    const std::string msg = absl::StrCat("m", i);
+    EXPECT_EQ(service_.received[i], msg);
+    EXPECT_TRUE(outcomes.by_msg[msg].status.ok());
+    EXPECT_EQ(outcomes.by_msg[msg].result.message_seq(), i + 1) << msg;
+  }
+}
+
+TEST_F(SendBatcherTest, AFailedCallFailsEachOfItsItems) {
+  service_.failure = grpc::Status(grpc::StatusCode::UNAVAILABLE, "down");
+  Outcomes outcomes;
+  SendBatcher batcher(stub_, {});
+  ASSERT_TRUE(batcher.Submit("g:a", Item("a", "x"), outcomes.For("x")));
+  ASSERT_TRUE(batcher.Submit("g:b", Item("b", "y"), outcomes.For("y")));
+  ASSERT_TRUE(outcomes.WaitFor(2));
+  for (const char* msg : {"x", "y"}) {
+    EXPECT_EQ(outcomes.by_msg[msg].status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
+}
+
+TEST_F(SendBatcherTest, BatchBytesAreBounded) {
+  service_.delay = std::chrono::milliseconds(50);
+  Outcomes outcomes;
+  {
+    SendBatcher batcher(stub_, {.shards = 1, .max_batch = 100, .max_batch_bytes = 3000});
+    for (int i = 0; i < 10; ++i) {
+      const std::string msg = absl::StrCat("m", i);
+      ASSERT_TRUE(batcher.Submit("g:big", Item("big", msg, 1000), outcomes.For(msg)));
+    }
+    ASSERT_TRUE(outcomes.WaitFor(10));
+  }
+  std::lock_guard<std::mutex> lock(service_.mu);
+  for (int size : service_.batch_sizes) EXPECT_LE(size, 2);
+  EXPECT_EQ(service_.received.size(), 10u);
+}
+
+TEST_F(SendBatcherTest, AFullQueueRefuses) {
+  service_.delay = std::chrono::milliseconds(200);
+  Outcomes outcomes;
+  SendBatcher batcher(stub_, {.shards = 1, .max_batch = 10, .max_queue = 3});
+  // One in flight, three queued, the fifth refused.
+  for (int i = 0; i < 4; ++i) {
+    const std::string msg = absl::StrCat("m", i);
+    ASSERT_TRUE(batcher.Submit("g:q", Item("q", msg), outcomes.For(msg)));
+  }
+  EXPECT_FALSE(batcher.Submit("g:q", Item("q", "m4"), outcomes.For("m4")));
+  ASSERT_TRUE(outcomes.WaitFor(4));
+  EXPECT_EQ(outcomes.by_msg.count("m4"), 0u);
+}
+
+}  // namespace
+}  // namespace im::gateway
