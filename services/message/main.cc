@@ -1,9 +1,103 @@
-// The message service binary. Until its issue lands it serves only what every service shares:
-// gRPC health (tracking Postgres and Redis), reflection, /metrics and its (empty) migrations.
+// The message service binary: channels and groups, the batched send path with fan-out to
+// gateways, and channel history over gRPC.
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+#include "common/presence.h"
 #include "common/service_runtime.h"
+#include "migrations_embedded.h"
+#include "prometheus/registry.h"
+#include "services/message/channel_grpc.h"
+#include "services/message/channel_store.h"
+#include "services/message/channels.h"
+#include "services/message/fanout.h"
+#include "services/message/gateway_clients.h"
+#include "services/message/id_generator.h"
+#include "services/message/message_grpc.h"
+#include "services/message/message_reader.h"
+#include "services/message/message_store.h"
+#include "services/message/node_lease.h"
+#include "services/message/send_pipeline.h"
+#include "services/message/send_processor.h"
+#include "services/message/sequence_client.h"
+
+ABSL_FLAG(std::string, sequence_addr, "127.0.0.1:7001",
+          "host:port of the sequence service (seq allocation for every send batch).");
+ABSL_FLAG(absl::Duration, sequence_timeout, absl::Seconds(3),
+          "Deadline of one AllocateBatch call; past it the batch fails with UNAVAILABLE.");
+ABSL_FLAG(int, send_lanes, 4,
+          "Send lanes: threads that each batch the sends of their share of the channels.");
+ABSL_FLAG(int, send_max_batch, 512, "Most messages one lane commits as one batch.");
+ABSL_FLAG(int, send_max_queue, 100000,
+          "Messages waiting per lane; beyond it sends fail at once with UNAVAILABLE.");
+ABSL_FLAG(int, max_payload_bytes, 64 * 1024, "Largest message payload; larger is TOO_LARGE.");
+ABSL_FLAG(int, sync_limit_default, 100, "Messages per SyncChannelMessages page when limit is 0.");
+ABSL_FLAG(int, sync_limit_max, 1000, "Most messages per SyncChannelMessages page.");
+ABSL_FLAG(absl::Duration, deliver_timeout, absl::Seconds(2),
+          "Deadline of one GatewayService.Deliver call; a missed push is caught up by sync.");
+ABSL_FLAG(int, fanout_max_queue, 100000,
+          "Pushes waiting per fan-out lane; beyond it pushes are dropped and counted.");
+ABSL_FLAG(absl::Duration, node_lease_ttl, absl::Seconds(30),
+          "Lease of this process's message-id node id; a crashed process's id is free after it.");
 
 int main(int argc, char** argv) {
   im::ServiceRuntime runtime(im::InitProcess(argc, argv, "message"));
-  if (int code = runtime.Migrate({}); code >= 0) return code;
-  return runtime.Serve({});
+  const int lanes = absl::GetFlag(FLAGS_send_lanes);
+  const int max_batch = absl::GetFlag(FLAGS_send_max_batch);
+  const int max_queue = absl::GetFlag(FLAGS_send_max_queue);
+  const int max_payload = absl::GetFlag(FLAGS_max_payload_bytes);
+  const int sync_default = absl::GetFlag(FLAGS_sync_limit_default);
+  const int sync_max = absl::GetFlag(FLAGS_sync_limit_max);
+  const int fanout_queue = absl::GetFlag(FLAGS_fanout_max_queue);
+  const absl::Duration lease_ttl = absl::GetFlag(FLAGS_node_lease_ttl);
+  if (lanes < 1 || max_batch < 1 || max_queue < 1 || max_payload < 1 || sync_default < 1 ||
+      sync_max < sync_default || fanout_queue < 1 || lease_ttl < absl::Seconds(3) ||
+      absl::GetFlag(FLAGS_sequence_addr).empty()) {
+    std::fprintf(stderr,
+                 "message: --send_lanes, --send_max_batch, --send_max_queue, "
+                 "--max_payload_bytes, --sync_limit_default and --fanout_max_queue must be "
+                 "positive, --sync_limit_max >= --sync_limit_default, --node_lease_ttl >= 3s, "
+                 "--sequence_addr set\n");
+    return 2;
+  }
+  if (int code = runtime.Migrate(im::message::EmbeddedMigrations()); code >= 0) return code;
+
+  absl::StatusOr<std::unique_ptr<im::message::NodeLease>> lease =
+      im::message::NodeLease::Acquire(&runtime.postgres(), {.ttl = lease_ttl});
+  if (!lease.ok()) {
+    std::fprintf(stderr, "message: no node id: %s\n",
+                 std::string(lease.status().message()).c_str());
+    return 1;
+  }
+  im::message::IdGenerator ids(lease->get());
+  im::message::ChannelStore channel_store(&runtime.postgres());
+  im::message::MessageStore message_store(&runtime.postgres());
+  im::message::SequenceClient sequence(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_sequence_addr), grpc::InsecureChannelCredentials()),
+      absl::GetFlag(FLAGS_sequence_timeout));
+  // Presence entries are written (and their ttl chosen) by the gateways; reading needs no ttl.
+  im::PresenceStore presence(runtime.redis(), absl::ZeroDuration());
+  im::message::GatewayClients gateways(absl::GetFlag(FLAGS_deliver_timeout));
+  auto registry = std::make_shared<prometheus::Registry>();
+  runtime.AddMetrics(registry);
+
+  im::message::Fanout fanout(&channel_store, &presence, &gateways,
+                             {.lanes = lanes, .max_queue = static_cast<size_t>(fanout_queue)},
+                             *registry);
+  im::message::SendProcessor processor(&channel_store, &message_store, &sequence, &ids,
+                                       {.max_payload_bytes = static_cast<size_t>(max_payload)});
+  im::message::SendPipeline pipeline(&processor, &fanout,
+                                     {.lanes = lanes,
+                                      .max_batch = static_cast<size_t>(max_batch),
+                                      .max_queue = static_cast<size_t>(max_queue)});
+  im::message::MessageReader reader(&channel_store, &message_store,
+                                    {.default_limit = static_cast<uint32_t>(sync_default),
+                                     .max_limit = static_cast<uint32_t>(sync_max)});
+  im::message::Channels channels(&channel_store, {});
+
+  im::message::MessageGrpcService message_service(&pipeline, &reader, &runtime.workers(), {});
+  im::message::ChannelGrpcService channel_service(&channels, &runtime.workers());
+  im::message::CmdGrpcService cmd_service;
+  return runtime.Serve({&message_service, &channel_service, &cmd_service});
 }

@@ -1,0 +1,71 @@
+// All SQL about channels of the message service: groups and the subscribers of a channel, in the
+// `message` schema. Calls block on Postgres; run them on a worker or lane thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/postgres_pool.h"
+
+namespace im::message {
+
+struct GroupRow {
+  std::string group_id;
+  std::string name;
+  std::string extra;
+  uint32_t subscriber_count = 0;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+// What a uid may do with a group channel.
+enum class GroupAccess { kNoGroup, kNotSubscriber, kSubscriber };
+
+class ChannelStore {
+ public:
+  explicit ChannelStore(PostgresPool* pg) : pg_(pg) {}
+
+  // Creates the group with its first subscribers in one transaction. ALREADY_EXISTS if the id is
+  // taken (also by a deleted group).
+  absl::StatusOr<GroupRow> CreateGroup(const std::string& group_id, const std::string& name,
+                                       const std::string& extra,
+                                       const std::vector<std::string>& uids);
+
+  // Sets the fields given; NOT_FOUND for an unknown or deleted group.
+  absl::StatusOr<GroupRow> UpdateGroup(const std::string& group_id,
+                                       const std::optional<std::string>& name,
+                                       const std::optional<std::string>& extra);
+
+  // Marks the group deleted (idempotent); NOT_FOUND if it never existed.
+  absl::Status DeleteGroup(const std::string& group_id);
+
+  // Adds uids to a live group's channel; returns how many were new. NOT_FOUND if the group is
+  // unknown or deleted.
+  absl::StatusOr<uint32_t> AddSubscribers(const std::string& group_id,
+                                          const std::vector<std::string>& uids);
+
+  // Returns how many of the uids were subscribers. NOT_FOUND as for AddSubscribers.
+  absl::StatusOr<uint32_t> RemoveSubscribers(const std::string& group_id,
+                                             const std::vector<std::string>& uids);
+
+  // Up to `limit` subscribers with uid > after, ascending. NOT_FOUND as for AddSubscribers.
+  absl::StatusOr<std::vector<std::string>> ListSubscribers(const std::string& group_id,
+                                                           const std::string& after,
+                                                           uint32_t limit);
+
+  // Access of uids[i] to group_ids[i], for many pairs in one query.
+  absl::StatusOr<std::vector<GroupAccess>> CheckAccess(const std::vector<std::string>& group_ids,
+                                                       const std::vector<std::string>& uids);
+
+  // The subscribers of each live group channel key, one list per key in request order.
+  absl::StatusOr<std::vector<std::vector<std::string>>> SubscribersOf(
+      const std::vector<std::string>& channel_keys);
+
+ private:
+  PostgresPool* pg_;
+};
+
+}  // namespace im::message

@@ -1,0 +1,89 @@
+#include "services/message/message_grpc.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/async_call.h"
+#include "services/message/notifications.h"
+
+namespace im::message {
+namespace {
+
+constexpr char kCmdLater[] =
+    "CmdService (cmd inbox sync and ack) arrives with issue 5; sync_once messages are stored "
+    "per recipient and pushed to online devices meanwhile";
+
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, grpc::Status status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* MessageGrpcService::Send(grpc::CallbackServerContext* context,
+                                                   const v1::SendRequest* request,
+                                                   v1::SendResponse* response) {
+  if (request->items().empty() || request->items_size() > options_.max_items) {
+    return FinishNow(context,
+                     grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                  absl::StrCat("Send takes 1..", options_.max_items, " items")));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  pipeline_->Submit({request->items().begin(), request->items().end()},
+                    [reactor, response](std::vector<v1::SendResult> results) {
+                      for (v1::SendResult& result : results) {
+                        *response->add_results() = std::move(result);
+                      }
+                      reactor->Finish(grpc::Status::OK);
+                    });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MessageGrpcService::SyncChannelMessages(
+    grpc::CallbackServerContext* context, const v1::SyncChannelMessagesRequest* request,
+    v1::SyncChannelMessagesResponse* response) {
+  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
+    absl::StatusOr<v1::SyncChannelMessagesResponse> result = reader_->Sync(*request);
+    if (!result.ok()) return result.status();
+    *response = *std::move(result);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* MessageGrpcService::GetMessages(grpc::CallbackServerContext* context,
+                                                          const v1::GetMessagesRequest* request,
+                                                          v1::GetMessagesResponse* response) {
+  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
+    absl::StatusOr<v1::GetMessagesResponse> result = reader_->Get(*request);
+    if (!result.ok()) return result.status();
+    *response = *std::move(result);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* MessageGrpcService::Notify(grpc::CallbackServerContext* context,
+                                                     const v1::NotifyRequest* request,
+                                                     v1::NotifyResponse*) {
+  if (request->items_size() > options_.max_items) {
+    return FinishNow(
+        context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              absl::StrCat("Notify takes at most ", options_.max_items, " items")));
+  }
+  absl::StatusOr<std::vector<FanoutItem>> items = ToFanoutItems(*request, options_.max_notify_uids);
+  if (!items.ok()) return FinishNow(context, ToGrpcStatus(items.status()));
+  pipeline_->Notify(*std::move(items));
+  return FinishNow(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* CmdGrpcService::Sync(grpc::CallbackServerContext* context,
+                                               const v1::CmdSyncRequest*, v1::CmdSyncResponse*) {
+  return FinishNow(context, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kCmdLater));
+}
+
+grpc::ServerUnaryReactor* CmdGrpcService::Ack(grpc::CallbackServerContext* context,
+                                              const v1::CmdAckRequest*, v1::CmdAckResponse*) {
+  return FinishNow(context, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kCmdLater));
+}
+
+}  // namespace im::message

@@ -1,0 +1,57 @@
+// gRPC face of MessageService: Send goes to the send pipeline and finishes from its lane thread;
+// reads run on the worker pool; Notify is queued for fan-out. No logic lives here.
+#pragma once
+
+#include "common/worker_pool.h"
+#include "im/message/v1/message.grpc.pb.h"
+#include "services/message/message_reader.h"
+#include "services/message/send_pipeline.h"
+
+namespace im::message {
+
+class MessageGrpcService final : public im::message::v1::MessageService::CallbackService {
+ public:
+  struct Options {
+    // Most items in one Send or Notify call.
+    int max_items = 1000;
+    // Most uids in one Notify item.
+    size_t max_notify_uids = 10000;
+  };
+
+  MessageGrpcService(SendPipeline* pipeline, MessageReader* reader, WorkerPool* workers,
+                     Options options)
+      : pipeline_(pipeline), reader_(reader), workers_(workers), options_(options) {}
+
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
+                                 const v1::SendRequest* request,
+                                 v1::SendResponse* response) override;
+  grpc::ServerUnaryReactor* SyncChannelMessages(grpc::CallbackServerContext* context,
+                                                const v1::SyncChannelMessagesRequest* request,
+                                                v1::SyncChannelMessagesResponse* response) override;
+  grpc::ServerUnaryReactor* GetMessages(grpc::CallbackServerContext* context,
+                                        const v1::GetMessagesRequest* request,
+                                        v1::GetMessagesResponse* response) override;
+  grpc::ServerUnaryReactor* Notify(grpc::CallbackServerContext* context,
+                                   const v1::NotifyRequest* request,
+                                   v1::NotifyResponse* response) override;
+
+ private:
+  SendPipeline* pipeline_;
+  MessageReader* reader_;
+  WorkerPool* workers_;
+  const Options options_;
+};
+
+// CmdService answers UNIMPLEMENTED, naming the issue that brings the cmd inbox; sync_once messages
+// are already stored per recipient and pushed.
+class CmdGrpcService final : public im::message::v1::CmdService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
+                                 const v1::CmdSyncRequest* request,
+                                 v1::CmdSyncResponse* response) override;
+  grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
+                                const v1::CmdAckRequest* request,
+                                v1::CmdAckResponse* response) override;
+};
+
+}  // namespace im::message

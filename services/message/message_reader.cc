@@ -1,0 +1,116 @@
+#include "services/message/message_reader.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "common/channel_key.h"
+#include "services/message/message_view.h"
+
+namespace im::message {
+
+namespace v1 = im::message::v1;
+
+absl::StatusOr<std::string> MessageReader::ReadableKey(const std::string& uid,
+                                                       const im::common::v1::Channel& channel) {
+  absl::StatusOr<std::string> key;
+  if (uid.empty()) {
+    if (channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) {
+      return absl::InvalidArgumentError("uid is required to read a person channel");
+    }
+    key = GroupChannelKey(channel.id());
+  } else {
+    key = ChannelKeyFor(uid, channel);
+  }
+  if (!key.ok() || channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) return key;
+  absl::StatusOr<std::vector<GroupAccess>> access = channels_->CheckAccess({channel.id()}, {uid});
+  if (!access.ok()) return access.status();
+  switch ((*access)[0]) {
+    case GroupAccess::kNoGroup:
+      return absl::NotFoundError(absl::StrCat("group ", channel.id(), " does not exist"));
+    case GroupAccess::kNotSubscriber:
+      if (!uid.empty()) {
+        return absl::PermissionDeniedError(
+            absl::StrCat(uid, " is not a subscriber of group ", channel.id()));
+      }
+      break;
+    case GroupAccess::kSubscriber:
+      break;
+  }
+  return key;
+}
+
+absl::StatusOr<v1::SyncChannelMessagesResponse> MessageReader::Sync(
+    const v1::SyncChannelMessagesRequest& request) {
+  if (request.start_seq() < 0 || request.end_seq() < 0) {
+    return absl::InvalidArgumentError("start_seq and end_seq must not be negative");
+  }
+  if (request.end_seq() != 0 && request.end_seq() < request.start_seq()) {
+    return absl::InvalidArgumentError("end_seq is below start_seq");
+  }
+  absl::StatusOr<std::string> key = ReadableKey(request.uid(), request.channel());
+  if (!key.ok()) return key.status();
+  const uint32_t limit =
+      request.limit() == 0 ? options_.default_limit : std::min(request.limit(), options_.max_limit);
+  const int64_t from = std::max<int64_t>(request.start_seq(), 1);
+  const int64_t to =
+      request.end_seq() == 0 ? std::numeric_limits<int64_t>::max() : request.end_seq();
+  const bool older = request.direction() == v1::SYNC_DIRECTION_OLDER;
+  // One row more than asked says whether the range holds more.
+  absl::StatusOr<RangeRead> read = messages_->ReadRange(*key, from, to, limit + 1, older);
+  if (!read.ok()) return read.status();
+
+  // Nothing above the highest committed seq is final yet: a seq handed out may still commit.
+  const int64_t top = std::min(to, read->max_seq);
+  std::vector<StoredMessage>& rows = read->messages;
+  v1::SyncChannelMessagesResponse response;
+  int64_t covered_from = from, covered_to = top;
+  if (rows.size() > limit) {
+    response.set_has_more(true);
+    if (older) {
+      rows.erase(rows.begin());
+      covered_from = rows.front().seq;
+    } else {
+      rows.pop_back();
+      covered_to = rows.back().seq;
+    }
+  }
+  response.mutable_covered()->set_start_seq(covered_from);
+  // An empty range is reported as [from, from - 1].
+  response.mutable_covered()->set_end_seq(std::max(covered_to, covered_from - 1));
+  for (const StoredMessage& row : rows) *response.add_messages() = ToMessage(row, request.uid());
+  return response;
+}
+
+absl::StatusOr<v1::GetMessagesResponse> MessageReader::Get(const v1::GetMessagesRequest& request) {
+  const bool by_seq = !request.seqs().empty();
+  if (by_seq == !request.message_ids().empty()) {
+    return absl::InvalidArgumentError("give exactly one of seqs and message_ids");
+  }
+  const size_t count = by_seq ? request.seqs_size() : request.message_ids_size();
+  if (count > options_.max_get) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", options_.max_get, " messages per call"));
+  }
+  absl::StatusOr<std::string> key = ReadableKey(request.uid(), request.channel());
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::vector<StoredMessage>> found =
+      by_seq
+          ? messages_->GetBySeqs(*key, {request.seqs().begin(), request.seqs().end()})
+          : messages_->GetByIds(*key, {request.message_ids().begin(), request.message_ids().end()});
+  if (!found.ok()) return found.status();
+  absl::flat_hash_map<int64_t, const StoredMessage*> index;
+  for (const StoredMessage& m : *found) {
+    index[by_seq ? m.seq : static_cast<int64_t>(m.message_id)] = &m;
+  }
+  v1::GetMessagesResponse response;
+  for (size_t i = 0; i < count; ++i) {
+    const int64_t wanted = by_seq ? request.seqs(i) : static_cast<int64_t>(request.message_ids(i));
+    auto it = index.find(wanted);
+    if (it != index.end()) *response.add_messages() = ToMessage(*it->second, request.uid());
+  }
+  return response;
+}
+
+}  // namespace im::message

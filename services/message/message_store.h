@@ -1,0 +1,106 @@
+// All SQL about message history and cmd (sync_once) messages in the `message` schema. Batches
+// travel as arrays, so a batch is one statement. Calls block on Postgres; run them on a worker or
+// lane thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/postgres_pool.h"
+
+namespace im::message {
+
+// A message row. For cmd messages seq and red_dot_ordinal are 0.
+struct StoredMessage {
+  std::string channel_key;
+  int64_t seq = 0;
+  uint64_t message_id = 0;
+  std::string from_uid;
+  std::string client_msg_no;
+  int64_t red_dot_ordinal = 0;
+  bool red_dot = false;
+  std::string payload;
+  int64_t created_ms = 0;
+};
+
+// What identifies one send (DESIGN.md invariant 4).
+struct SenderKey {
+  std::string channel_key;
+  std::string from_uid;
+  std::string client_msg_no;
+};
+
+// A cmd message and the uids whose inboxes get it.
+struct CmdInsert {
+  StoredMessage message;
+  std::vector<std::string> recipients;
+};
+
+struct CmdRecipient {
+  std::string uid;
+  int64_t cmd_seq = 0;
+};
+
+// The fate of one row of an insert batch.
+struct InsertOutcome {
+  enum class Kind {
+    kInserted,
+    // Another send with the same sender key was committed first; `existing` is it.
+    kDuplicate,
+    // A later seq of the channel was committed first (only when replicas race): nothing stored,
+    // the send may be retried.
+    kSuperseded,
+  };
+  Kind kind = Kind::kInserted;
+  std::optional<StoredMessage> existing;
+  // Cmd messages only, when inserted: each recipient's inbox position.
+  std::vector<CmdRecipient> recipients;
+};
+
+// A page of history and the highest committed seq of the channel, read from one snapshot.
+struct RangeRead {
+  std::vector<StoredMessage> messages;
+  int64_t max_seq = 0;
+};
+
+class MessageStore {
+ public:
+  explicit MessageStore(PostgresPool* pg) : pg_(pg) {}
+
+  // The stored history message for each key, if any.
+  absl::StatusOr<std::vector<std::optional<StoredMessage>>> FindMessages(
+      const std::vector<SenderKey>& keys);
+
+  // The stored cmd message for each key, if any.
+  absl::StatusOr<std::vector<std::optional<StoredMessage>>> FindCmds(
+      const std::vector<SenderKey>& keys);
+
+  // Inserts the rows in one transaction and one statement. Commits of one channel are serialized
+  // and a row whose channel already has a higher seq is not inserted (kSuperseded), so once a seq
+  // is visible no lower seq can appear later: readers may treat every gap below the highest
+  // visible seq as final (DESIGN.md invariant 3), also with several replicas.
+  absl::StatusOr<std::vector<InsertOutcome>> InsertMessages(const std::vector<StoredMessage>& rows);
+
+  // Inserts cmd messages and one inbox row per recipient in one transaction.
+  absl::StatusOr<std::vector<InsertOutcome>> InsertCmds(const std::vector<CmdInsert>& cmds);
+
+  // Up to `limit` messages of the channel with seq in [from_seq, to_seq]: the lowest ones
+  // (newest_first = false) or the highest ones, always returned in ascending seq order, and the
+  // channel's highest committed seq as of the same snapshot.
+  absl::StatusOr<RangeRead> ReadRange(const std::string& channel_key, int64_t from_seq,
+                                      int64_t to_seq, uint32_t limit, bool newest_first);
+
+  // The messages of the channel with these seqs / ids that exist, in no particular order.
+  absl::StatusOr<std::vector<StoredMessage>> GetBySeqs(const std::string& channel_key,
+                                                       const std::vector<int64_t>& seqs);
+  absl::StatusOr<std::vector<StoredMessage>> GetByIds(const std::string& channel_key,
+                                                      const std::vector<uint64_t>& ids);
+
+ private:
+  PostgresPool* pg_;
+};
+
+}  // namespace im::message

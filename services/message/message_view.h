@@ -1,0 +1,19 @@
+// How a stored message is presented: the channel as a given uid sees it (im.common.v1.Channel),
+// so both parties of a PERSON chat read one history, each seeing the other as the channel.
+#pragma once
+
+#include <string_view>
+
+#include "im/common/v1/common.pb.h"
+#include "services/message/message_store.h"
+
+namespace im::message {
+
+// The channel as `from_uid` addressed it when sending to `channel_key`: the peer for a PERSON
+// key, the group for a GROUP key.
+im::common::v1::Channel ChannelAddressedBy(std::string_view channel_key, std::string_view from_uid);
+
+// A history message as `viewer_uid` sees it (any viewer for GROUP channels).
+im::common::v1::Message ToMessage(const StoredMessage& stored, std::string_view viewer_uid);
+
+}  // namespace im::message

@@ -1,0 +1,125 @@
+#include "services/message/send_pipeline.h"
+
+#include <atomic>
+
+#include "absl/hash/hash.h"
+#include "common/channel_key.h"
+
+namespace im::message {
+
+namespace v1 = im::message::v1;
+
+// One Submit: its items, their results, and how many are still unsettled.
+struct SendPipeline::Call {
+  std::vector<v1::SendItem> items;
+  std::vector<v1::SendResult> results;
+  std::atomic<size_t> unsettled;
+  Done done;
+};
+
+SendPipeline::SendPipeline(SendProcessor* processor, Fanout* fanout, Options options)
+    : processor_(processor), fanout_(fanout), options_(options) {
+  for (int i = 0; i < options_.lanes; ++i) lanes_.push_back(std::make_unique<Lane>());
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    lanes_[i]->thread = std::thread([this, i] { Loop(i); });
+  }
+}
+
+SendPipeline::~SendPipeline() {
+  for (auto& lane : lanes_) {
+    {
+      std::lock_guard<std::mutex> lock(lane->mu);
+      lane->stopping = true;
+    }
+    lane->cv.notify_all();
+  }
+  for (auto& lane : lanes_) lane->thread.join();
+}
+
+size_t SendPipeline::LaneFor(const std::string& channel_key) const {
+  return absl::Hash<std::string>()(channel_key) % lanes_.size();
+}
+
+void SendPipeline::Submit(std::vector<v1::SendItem> items, Done done) {
+  auto call = std::make_shared<Call>();
+  call->results.resize(items.size());
+  call->unsettled = items.size();
+  call->items = std::move(items);
+  call->done = std::move(done);
+  if (call->items.empty()) {
+    call->done({});
+    return;
+  }
+  // Items of one channel go to one lane in request order; an item whose channel is invalid goes
+  // anywhere, the processor rejects it.
+  std::vector<std::vector<size_t>> by_lane(lanes_.size());
+  for (size_t i = 0; i < call->items.size(); ++i) {
+    const v1::SendItem& item = call->items[i];
+    absl::StatusOr<std::string> key = ChannelKeyFor(item.from_uid(), item.channel());
+    by_lane[key.ok() ? LaneFor(*key) : 0].push_back(i);
+  }
+  for (size_t l = 0; l < lanes_.size(); ++l) {
+    if (by_lane[l].empty()) continue;
+    Lane& lane = *lanes_[l];
+    std::vector<size_t> refused;
+    {
+      std::lock_guard<std::mutex> lock(lane.mu);
+      for (size_t i : by_lane[l]) {
+        if (lane.stopping || lane.queue.size() >= options_.max_queue) {
+          refused.push_back(i);
+        } else {
+          lane.queue.push_back(Entry{call, i});
+        }
+      }
+    }
+    lane.cv.notify_one();
+    for (size_t i : refused) {
+      v1::SendResult result;
+      result.set_reason(im::common::v1::REASON_CODE_UNAVAILABLE);
+      result.set_message("message service busy; retry later");
+      Settle(Entry{call, i}, std::move(result));
+    }
+  }
+}
+
+void SendPipeline::Notify(std::vector<FanoutItem> items) {
+  std::vector<std::vector<FanoutItem>> by_lane(lanes_.size());
+  for (FanoutItem& item : items) by_lane[LaneFor(item.channel_key)].push_back(std::move(item));
+  for (size_t l = 0; l < by_lane.size(); ++l) fanout_->Enqueue(l, std::move(by_lane[l]));
+}
+
+void SendPipeline::Settle(const Entry& entry, v1::SendResult result) {
+  Call& call = *entry.call;
+  call.results[entry.index] = std::move(result);
+  if (call.unsettled.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    call.done(std::move(call.results));
+  }
+}
+
+void SendPipeline::Loop(size_t lane_index) {
+  Lane& lane = *lanes_[lane_index];
+  for (;;) {
+    std::vector<Entry> batch;
+    {
+      std::unique_lock<std::mutex> lock(lane.mu);
+      lane.cv.wait(lock, [&] { return lane.stopping || !lane.queue.empty(); });
+      if (lane.queue.empty()) return;
+      while (!lane.queue.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(lane.queue.front()));
+        lane.queue.pop_front();
+      }
+    }
+    std::vector<const v1::SendItem*> items;
+    items.reserve(batch.size());
+    for (const Entry& entry : batch) items.push_back(&entry.call->items[entry.index]);
+    std::vector<SendOutcome> outcomes = processor_->Process(items);
+    std::vector<FanoutItem> fanout;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (outcomes[i].fanout.has_value()) fanout.push_back(*std::move(outcomes[i].fanout));
+      Settle(batch[i], std::move(outcomes[i].result));
+    }
+    fanout_->Enqueue(lane_index, std::move(fanout));
+  }
+}
+
+}  // namespace im::message

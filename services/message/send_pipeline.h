@@ -1,0 +1,77 @@
+// The threads of the send path. Items are queued on one of N lanes by channel key, so a channel's
+// items are processed in arrival order by one thread; each lane takes everything queued (up to a
+// batch), runs it through SendProcessor (one membership query, one seq call, one insert for the
+// whole batch), completes the callers, and only then hands the batch to fan-out. Callers never
+// wait on a thread of their own: `done` runs on the lane thread.
+//
+//   SendPipeline pipeline(&processor, &fanout, {.lanes = 4});
+//   pipeline.Submit(items, [reactor, response](std::vector<SendResult> results) { ... });
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "im/message/v1/message.pb.h"
+#include "services/message/fanout.h"
+#include "services/message/send_processor.h"
+
+namespace im::message {
+
+class SendPipeline {
+ public:
+  struct Options {
+    int lanes = 4;
+    // Most items one lane processes as one batch.
+    size_t max_batch = 512;
+    // Items waiting per lane; beyond it new items fail at once with UNAVAILABLE.
+    size_t max_queue = 100000;
+  };
+  using Done = std::function<void(std::vector<im::message::v1::SendResult>)>;
+
+  // `fanout` must have the same number of lanes.
+  SendPipeline(SendProcessor* processor, Fanout* fanout, Options options);
+  // Processes what is queued, then stops the lanes.
+  ~SendPipeline();
+  SendPipeline(const SendPipeline&) = delete;
+  SendPipeline& operator=(const SendPipeline&) = delete;
+
+  // Queues the items; `done` runs once, on a lane thread, with one result per item in item order,
+  // after every item is settled (committed or failed).
+  void Submit(std::vector<im::message::v1::SendItem> items, Done done);
+
+  // Queues notifications for fan-out on their channels' lanes.
+  void Notify(std::vector<FanoutItem> items);
+
+  // The lane of a channel key.
+  size_t LaneFor(const std::string& channel_key) const;
+
+ private:
+  struct Call;
+  struct Entry {
+    std::shared_ptr<Call> call;
+    size_t index;
+  };
+  struct Lane {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Entry> queue;
+    bool stopping = false;
+    std::thread thread;
+  };
+
+  void Loop(size_t lane_index);
+  static void Settle(const Entry& entry, im::message::v1::SendResult result);
+
+  SendProcessor* processor_;
+  Fanout* fanout_;
+  const Options options_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+};
+
+}  // namespace im::message

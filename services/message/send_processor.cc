@@ -1,0 +1,373 @@
+#include "services/message/send_processor.h"
+
+#include <string>
+#include <tuple>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/channel_key.h"
+
+namespace im::message {
+namespace {
+
+using im::common::v1::ReasonCode;
+namespace v1 = im::message::v1;
+
+// Longest client_msg_no accepted (UUIDs and the like fit easily).
+constexpr size_t kMaxClientMsgNoBytes = 128;
+
+enum class Kind { kHistory, kNoPersist, kCmd };
+
+}  // namespace
+
+struct SendProcessor::Work {
+  const v1::SendItem* item = nullptr;
+  Kind kind = Kind::kHistory;
+  std::string key;
+  bool settled = false;
+  // An earlier item of the batch with the same sender key; this one gets its result.
+  int copy_of = -1;
+  v1::SendResult result;
+  StoredMessage row;
+  std::vector<std::string> recipients;
+  std::optional<FanoutItem> fanout;
+
+  bool pending() const { return !settled && copy_of < 0; }
+
+  void Fail(ReasonCode reason, absl::string_view message) {
+    settled = true;
+    result.set_reason(reason);
+    result.set_message(std::string(message));
+  }
+
+  void Succeed(uint64_t message_id, int64_t seq, int64_t timestamp, bool duplicate) {
+    settled = true;
+    result.set_reason(im::common::v1::REASON_CODE_SUCCESS);
+    result.set_message_id(message_id);
+    result.set_message_seq(seq);
+    result.set_timestamp(timestamp);
+    result.set_duplicate(duplicate);
+  }
+
+  bool red_dot() const {
+    if (kind == Kind::kCmd) return false;
+    return item->flags().has_red_dot() ? item->flags().red_dot() : true;
+  }
+
+  // The push for this item, as committed.
+  void MakeFanout(int64_t seq, int64_t red_dot_ordinal) {
+    FanoutItem out;
+    out.channel_key = key;
+    im::common::v1::Message* message = out.item.mutable_message();
+    message->set_message_id(result.message_id());
+    message->set_message_seq(seq);
+    message->mutable_channel()->set_id(item->channel().id());
+    message->mutable_channel()->set_type(item->channel().type());
+    message->set_from_uid(item->from_uid());
+    message->set_client_msg_no(item->client_msg_no());
+    message->set_timestamp(result.timestamp());
+    message->set_payload(item->payload());
+    message->mutable_flags()->set_no_persist(kind == Kind::kNoPersist);
+    message->mutable_flags()->set_sync_once(kind == Kind::kCmd);
+    message->mutable_flags()->set_red_dot(red_dot());
+    message->set_red_dot_ordinal(red_dot_ordinal);
+    if (!item->from_device_id().empty()) {
+      out.item.mutable_exclude_device()->set_uid(item->from_uid());
+      out.item.mutable_exclude_device()->set_device_id(item->from_device_id());
+    }
+    fanout = std::move(out);
+  }
+};
+
+namespace {
+
+using Work = SendProcessor::Work;
+
+void FailPending(std::vector<Work>& works, const absl::Status& status,
+                 std::optional<Kind> only = std::nullopt) {
+  for (Work& work : works) {
+    if (work.pending() && (!only.has_value() || work.kind == *only)) {
+      work.Fail(im::common::v1::REASON_CODE_UNAVAILABLE, status.message());
+    }
+  }
+}
+
+SenderKey KeyOf(const Work& work) {
+  return {work.key, work.item->from_uid(), work.item->client_msg_no()};
+}
+
+}  // namespace
+
+SendProcessor::SendProcessor(ChannelStore* channels, MessageStore* messages,
+                             SequenceClient* sequence, IdGenerator* ids, Options options)
+    : channels_(channels), messages_(messages), sequence_(sequence), ids_(ids), options_(options) {}
+
+std::vector<SendOutcome> SendProcessor::Process(const std::vector<const v1::SendItem*>& items) {
+  std::vector<Work> works(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    works[i].item = items[i];
+    Validate(works[i]);
+  }
+  CheckMembership(works);
+  Dedupe(works);
+  AssignSeqsAndIds(works, absl::ToUnixMillis(absl::Now()));
+  ResolveCmdRecipients(works);
+  Commit(works);
+
+  std::vector<SendOutcome> outcomes(works.size());
+  for (size_t i = 0; i < works.size(); ++i) {
+    if (works[i].copy_of >= 0) {
+      // The original comes earlier in the batch, so its outcome is already final.
+      outcomes[i].result = outcomes[works[i].copy_of].result;
+      if (outcomes[i].result.reason() == im::common::v1::REASON_CODE_SUCCESS) {
+        outcomes[i].result.set_duplicate(true);
+      }
+      continue;
+    }
+    outcomes[i].result = std::move(works[i].result);
+    outcomes[i].fanout = std::move(works[i].fanout);
+  }
+  return outcomes;
+}
+
+void SendProcessor::Validate(Work& work) const {
+  const v1::SendItem& item = *work.item;
+  const auto invalid = [&](absl::string_view message) {
+    work.Fail(im::common::v1::REASON_CODE_INVALID_ARGUMENT, message);
+  };
+  if (item.flags().no_persist() && item.flags().sync_once()) {
+    return invalid("flags no_persist and sync_once exclude each other");
+  }
+  work.kind = item.flags().no_persist()  ? Kind::kNoPersist
+              : item.flags().sync_once() ? Kind::kCmd
+                                         : Kind::kHistory;
+  if (absl::Status s = ValidateId(item.from_uid(), "from_uid"); !s.ok())
+    return invalid(s.message());
+  if (!item.from_device_id().empty()) {
+    if (absl::Status s = ValidateId(item.from_device_id(), "from_device_id"); !s.ok()) {
+      return invalid(s.message());
+    }
+  }
+  if (item.client_msg_no().empty()) return invalid("client_msg_no is required");
+  if (item.client_msg_no().size() > kMaxClientMsgNoBytes) {
+    return invalid(absl::StrCat("client_msg_no is longer than ", kMaxClientMsgNoBytes, " bytes"));
+  }
+  absl::StatusOr<std::string> key = ChannelKeyFor(item.from_uid(), item.channel());
+  if (!key.ok()) return invalid(key.status().message());
+  work.key = *std::move(key);
+  if (item.payload().size() > options_.max_payload_bytes) {
+    return work.Fail(im::common::v1::REASON_CODE_TOO_LARGE,
+                     absl::StrCat("payload is larger than ", options_.max_payload_bytes, " bytes"));
+  }
+  if (!item.recipient_uids().empty()) {
+    if (work.kind != Kind::kCmd) return invalid("recipient_uids is only for sync_once messages");
+    if (static_cast<size_t>(item.recipient_uids_size()) > options_.max_recipients) {
+      return invalid(absl::StrCat("more than ", options_.max_recipients, " recipient_uids"));
+    }
+    for (const std::string& uid : item.recipient_uids()) {
+      if (absl::Status s = ValidateId(uid, "recipient uid"); !s.ok()) return invalid(s.message());
+    }
+  }
+}
+
+void SendProcessor::CheckMembership(std::vector<Work>& works) {
+  std::vector<size_t> group_items;
+  std::vector<std::string> group_ids, uids;
+  for (size_t i = 0; i < works.size(); ++i) {
+    std::string group_id;
+    if (!works[i].pending() || !ParseGroupKey(works[i].key, &group_id)) continue;
+    group_items.push_back(i);
+    group_ids.push_back(std::move(group_id));
+    uids.push_back(works[i].item->from_uid());
+  }
+  if (group_items.empty()) return;
+  absl::StatusOr<std::vector<GroupAccess>> access = channels_->CheckAccess(group_ids, uids);
+  if (!access.ok()) return FailPending(works, access.status());
+  for (size_t j = 0; j < group_items.size(); ++j) {
+    Work& work = works[group_items[j]];
+    if ((*access)[j] == GroupAccess::kNoGroup) {
+      work.Fail(im::common::v1::REASON_CODE_NOT_FOUND,
+                absl::StrCat("group ", group_ids[j], " does not exist"));
+    } else if ((*access)[j] == GroupAccess::kNotSubscriber && !work.item->skip_subscriber_check()) {
+      work.Fail(im::common::v1::REASON_CODE_NOT_SUBSCRIBER,
+                absl::StrCat(uids[j], " is not a subscriber of group ", group_ids[j]));
+    }
+  }
+}
+
+void SendProcessor::Dedupe(std::vector<Work>& works) {
+  using Key = std::tuple<bool, std::string_view, std::string_view, std::string_view>;
+  absl::flat_hash_map<Key, int> first;
+  std::vector<size_t> history, cmds;
+  for (size_t i = 0; i < works.size(); ++i) {
+    Work& work = works[i];
+    if (!work.pending() || work.kind == Kind::kNoPersist) continue;
+    const Key key{work.kind == Kind::kCmd, work.key, work.item->from_uid(),
+                  work.item->client_msg_no()};
+    auto [it, inserted] = first.try_emplace(key, static_cast<int>(i));
+    if (!inserted) {
+      work.copy_of = it->second;
+      continue;
+    }
+    (work.kind == Kind::kCmd ? cmds : history).push_back(i);
+  }
+  for (const bool cmd : {false, true}) {
+    const std::vector<size_t>& indexes = cmd ? cmds : history;
+    if (indexes.empty()) continue;
+    std::vector<SenderKey> keys;
+    for (size_t i : indexes) keys.push_back(KeyOf(works[i]));
+    absl::StatusOr<std::vector<std::optional<StoredMessage>>> found =
+        cmd ? messages_->FindCmds(keys) : messages_->FindMessages(keys);
+    if (!found.ok()) return FailPending(works, found.status());
+    for (size_t j = 0; j < indexes.size(); ++j) {
+      if (const std::optional<StoredMessage>& m = (*found)[j]; m.has_value()) {
+        works[indexes[j]].Succeed(m->message_id, m->seq, m->created_ms, /*duplicate=*/true);
+      }
+    }
+  }
+}
+
+void SendProcessor::AssignSeqsAndIds(std::vector<Work>& works, int64_t now_ms) {
+  // Seqs: one range per channel and counter kind, cut in item order.
+  std::vector<SeqRequest> requests;
+  absl::flat_hash_map<std::pair<std::string_view, int>, size_t> request_of;
+  size_t pending = 0;
+  for (Work& work : works) {
+    if (!work.pending()) continue;
+    ++pending;
+    if (work.kind != Kind::kHistory) continue;
+    const auto count = [&](im::sequence::v1::CounterKind kind) {
+      auto [it, inserted] = request_of.try_emplace({work.key, kind}, requests.size());
+      if (inserted) requests.push_back(SeqRequest{work.key, kind, 0});
+      ++requests[it->second].count;
+    };
+    count(im::sequence::v1::COUNTER_KIND_MESSAGE_SEQ);
+    if (work.red_dot()) count(im::sequence::v1::COUNTER_KIND_RED_DOT);
+  }
+  if (pending == 0) return;
+  std::vector<int64_t> next;
+  if (!requests.empty()) {
+    absl::StatusOr<std::vector<int64_t>> firsts = sequence_->Allocate(requests);
+    if (!firsts.ok()) return FailPending(works, firsts.status());
+    next = *std::move(firsts);
+  }
+  absl::StatusOr<std::vector<uint64_t>> ids = ids_->Next(pending);
+  if (!ids.ok()) return FailPending(works, ids.status());
+
+  size_t id_index = 0;
+  for (Work& work : works) {
+    if (!work.pending()) continue;
+    StoredMessage& row = work.row;
+    row.channel_key = work.key;
+    row.message_id = (*ids)[id_index++];
+    row.from_uid = work.item->from_uid();
+    row.client_msg_no = work.item->client_msg_no();
+    row.red_dot = work.red_dot();
+    row.created_ms = now_ms;
+    if (work.kind == Kind::kHistory) {
+      row.seq = next[request_of.at({work.key, im::sequence::v1::COUNTER_KIND_MESSAGE_SEQ})]++;
+      if (row.red_dot) {
+        row.red_dot_ordinal =
+            next[request_of.at({work.key, im::sequence::v1::COUNTER_KIND_RED_DOT})]++;
+      }
+    }
+    if (work.kind != Kind::kNoPersist) row.payload = work.item->payload();
+  }
+}
+
+void SendProcessor::ResolveCmdRecipients(std::vector<Work>& works) {
+  std::vector<size_t> by_subscribers;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < works.size(); ++i) {
+    Work& work = works[i];
+    if (!work.pending() || work.kind != Kind::kCmd) continue;
+    if (!work.item->recipient_uids().empty()) {
+      absl::flat_hash_set<std::string_view> seen;
+      for (const std::string& uid : work.item->recipient_uids()) {
+        if (seen.insert(uid).second) work.recipients.push_back(uid);
+      }
+      continue;
+    }
+    std::string low, high;
+    if (ParsePersonKey(work.key, &low, &high)) {
+      work.recipients = {low, high};
+    } else {
+      by_subscribers.push_back(i);
+      keys.push_back(work.key);
+    }
+  }
+  if (by_subscribers.empty()) return;
+  absl::StatusOr<std::vector<std::vector<std::string>>> subscribers =
+      channels_->SubscribersOf(keys);
+  if (!subscribers.ok()) return FailPending(works, subscribers.status(), Kind::kCmd);
+  for (size_t j = 0; j < by_subscribers.size(); ++j) {
+    works[by_subscribers[j]].recipients = std::move((*subscribers)[j]);
+  }
+}
+
+void SendProcessor::Commit(std::vector<Work>& works) {
+  std::vector<size_t> history, cmds;
+  std::vector<StoredMessage> rows;
+  std::vector<CmdInsert> cmd_rows;
+  for (size_t i = 0; i < works.size(); ++i) {
+    Work& work = works[i];
+    if (!work.pending()) continue;
+    if (work.kind == Kind::kHistory) {
+      history.push_back(i);
+      rows.push_back(std::move(work.row));
+    } else if (work.kind == Kind::kCmd) {
+      cmds.push_back(i);
+      cmd_rows.push_back(CmdInsert{std::move(work.row), std::move(work.recipients)});
+    } else {
+      work.Succeed(work.row.message_id, 0, work.row.created_ms, false);
+      work.MakeFanout(0, 0);
+    }
+  }
+  const auto settle = [&](Work& work, const StoredMessage& row, const InsertOutcome& outcome) {
+    switch (outcome.kind) {
+      case InsertOutcome::Kind::kInserted:
+        work.Succeed(row.message_id, row.seq, row.created_ms, false);
+        work.MakeFanout(row.seq, row.red_dot_ordinal);
+        break;
+      case InsertOutcome::Kind::kDuplicate:
+        work.Succeed(outcome.existing->message_id, outcome.existing->seq,
+                     outcome.existing->created_ms, true);
+        break;
+      case InsertOutcome::Kind::kSuperseded:
+        work.Fail(im::common::v1::REASON_CODE_UNAVAILABLE,
+                  "another replica committed a later message of this channel first; retry");
+        break;
+    }
+  };
+  if (!rows.empty()) {
+    absl::StatusOr<std::vector<InsertOutcome>> outcomes = messages_->InsertMessages(rows);
+    if (!outcomes.ok()) {
+      FailPending(works, outcomes.status(), Kind::kHistory);
+    } else {
+      for (size_t j = 0; j < history.size(); ++j) {
+        settle(works[history[j]], rows[j], (*outcomes)[j]);
+      }
+    }
+  }
+  if (!cmd_rows.empty()) {
+    absl::StatusOr<std::vector<InsertOutcome>> outcomes = messages_->InsertCmds(cmd_rows);
+    if (!outcomes.ok()) {
+      FailPending(works, outcomes.status(), Kind::kCmd);
+    } else {
+      for (size_t j = 0; j < cmds.size(); ++j) {
+        Work& work = works[cmds[j]];
+        settle(work, cmd_rows[j].message, (*outcomes)[j]);
+        if (!work.fanout.has_value()) continue;
+        work.fanout->explicit_uids = true;
+        for (const CmdRecipient& recipient : (*outcomes)[j].recipients) {
+          work.fanout->uids.push_back(recipient.uid);
+          work.fanout->cmd_seqs.push_back(recipient.cmd_seq);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace im::message

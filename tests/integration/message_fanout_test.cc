@@ -1,0 +1,122 @@
+// Fan-out after commit: one Deliver per gateway per batch, carrying every item in seq order with
+// the recipients that gateway holds and the sender's device excluded.
+#include "tests/integration/message_fixture.h"
+
+namespace im::message {
+namespace {
+
+class MessageFanoutTest : public MessageFixture {
+ protected:
+  void Online(const std::string& uid, const std::string& device, const testing::FakeGateway& gw) {
+    ASSERT_TRUE(
+        presence_
+            ->Register({PresenceEntry{
+                .uid = uid, .device_id = device, .device_flag = 1, .gateway = gw.address()}})
+            .ok());
+  }
+
+  // The uids of one DeliverItem.
+  static std::set<std::string> Uids(const im::gateway::v1::DeliverItem& item) {
+    std::set<std::string> uids;
+    for (const auto& recipient : item.recipients()) uids.insert(recipient.uid());
+    return uids;
+  }
+};
+
+TEST_F(MessageFanoutTest, OneDeliverPerGatewayPerBatch) {
+  testing::FakeGateway gw1, gw2;
+  const std::string sender = testing::UniqueName("s"), b = testing::UniqueName("b"),
+                    c = testing::UniqueName("c"), offline = testing::UniqueName("off");
+  const std::string group = NewGroup({sender, b, c, offline});
+  Online(sender, "phone", gw1);   // the sending device
+  Online(sender, "laptop", gw2);  // the sender's other device gets the messages
+  Online(b, "d1", gw1);
+  Online(c, "d1", gw2);
+
+  std::vector<v1::SendItem> items;
+  for (int i = 0; i < 5; ++i) {
+    v1::SendItem item = Item(sender, Group(group), absl::StrCat("m", i));
+    item.set_from_device_id("phone");
+    items.push_back(item);
+  }
+  const std::vector<v1::SendResult> results = Send(items);
+  for (const v1::SendResult& r : results)
+    ASSERT_EQ(r.reason(), im::common::v1::REASON_CODE_SUCCESS);
+
+  const auto calls1 = gw1.WaitForCalls(1, absl::Seconds(5));
+  const auto calls2 = gw2.WaitForCalls(1, absl::Seconds(5));
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_EQ(gw1.Calls().size(), 1u);
+  ASSERT_EQ(gw2.Calls().size(), 1u);
+  ASSERT_EQ(calls1[0].items_size(), 5);
+  ASSERT_EQ(calls2[0].items_size(), 5);
+  for (int i = 0; i < 5; ++i) {
+    const auto& item1 = calls1[0].items(i);
+    const auto& item2 = calls2[0].items(i);
+    EXPECT_EQ(item1.message().message_seq(), results[i].message_seq());
+    EXPECT_EQ(item1.message().message_id(), results[i].message_id());
+    EXPECT_EQ(item1.message().channel().id(), group);
+    EXPECT_EQ(item1.exclude_device().uid(), sender);
+    EXPECT_EQ(item1.exclude_device().device_id(), "phone");
+    // gw1 holds only the sender's excluded device and b; gw2 the sender's laptop and c.
+    EXPECT_EQ(Uids(item1), std::set<std::string>({b}));
+    EXPECT_EQ(Uids(item2), std::set<std::string>({sender, c}));
+  }
+}
+
+TEST_F(MessageFanoutTest, PersonChatReachesBothPartiesAndCmdsCarryTheirInboxSeq) {
+  testing::FakeGateway gw;
+  const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
+  Online(a, "web", gw);
+  Online(b, "app", gw);
+  v1::SendItem normal = Item(a, Person(b), "hi");
+  v1::SendItem ephemeral = Item(a, Person(b), "typing");
+  ephemeral.mutable_flags()->set_no_persist(true);
+  v1::SendItem cmd = Item(a, Person(b), "cmd");
+  cmd.mutable_flags()->set_sync_once(true);
+  cmd.add_recipient_uids(b);
+  const std::vector<v1::SendResult> results = Send({normal, ephemeral, cmd});
+  for (const auto& r : results) ASSERT_EQ(r.reason(), im::common::v1::REASON_CODE_SUCCESS);
+
+  // No sending device given: both parties get everything addressed to them.
+  std::vector<im::gateway::v1::DeliverRequest> calls;
+  size_t items = 0;
+  for (int i = 0; i < 50 && items < 3; ++i) {
+    calls = gw.WaitForCalls(calls.size() + 1, absl::Milliseconds(100));
+    items = 0;
+    for (const auto& call : calls) items += call.items_size();
+  }
+  ASSERT_EQ(items, 3u);
+  std::vector<im::gateway::v1::DeliverItem> delivered;
+  for (const auto& call : calls) {
+    for (const auto& item : call.items()) delivered.push_back(item);
+  }
+  EXPECT_EQ(Uids(delivered[0]), std::set<std::string>({a, b}));
+  EXPECT_EQ(delivered[0].message().channel().id(), b);  // as the sender addressed it
+  EXPECT_FALSE(delivered[0].has_exclude_device());
+  EXPECT_TRUE(delivered[1].message().flags().no_persist());
+  EXPECT_EQ(delivered[1].message().message_seq(), 0);
+  EXPECT_TRUE(delivered[2].message().flags().sync_once());
+  ASSERT_EQ(delivered[2].recipients_size(), 1);
+  EXPECT_EQ(delivered[2].recipients(0).uid(), b);
+  EXPECT_GT(delivered[2].recipients(0).cmd_seq(), 0);
+}
+
+TEST_F(MessageFanoutTest, DuplicatesAndFailuresAreNotDelivered) {
+  testing::FakeGateway gw;
+  const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b"),
+                    outsider = testing::UniqueName("o");
+  const std::string group = NewGroup({a, b});
+  Online(b, "app", gw);
+  const v1::SendItem item = Item(a, Group(group), "once");
+  ASSERT_EQ(SendOne(item).reason(), im::common::v1::REASON_CODE_SUCCESS);
+  ASSERT_EQ(gw.WaitForCalls(1, absl::Seconds(5)).size(), 1u);
+  EXPECT_TRUE(SendOne(item).duplicate());
+  EXPECT_EQ(SendOne(Item(outsider, Group(group), "no")).reason(),
+            im::common::v1::REASON_CODE_NOT_SUBSCRIBER);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(gw.Calls().size(), 1u);
+}
+
+}  // namespace
+}  // namespace im::message

@@ -1,0 +1,158 @@
+// The message service's logic wired as in main.cc, in-process, on the test Postgres and Redis,
+// with a real sequence service child process and two fake gateways recording deliveries.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/migrations.h"
+#include "common/presence.h"
+#include "migrations_embedded.h"
+#include "prometheus/registry.h"
+#include "services/message/channel_store.h"
+#include "services/message/channels.h"
+#include "services/message/fanout.h"
+#include "services/message/gateway_clients.h"
+#include "services/message/id_generator.h"
+#include "services/message/message_reader.h"
+#include "services/message/message_store.h"
+#include "services/message/node_lease.h"
+#include "services/message/send_pipeline.h"
+#include "services/message/send_processor.h"
+#include "services/message/sequence_client.h"
+#include "tests/fakes/fake_gateway.h"
+#include "tests/support/test_env.h"
+
+namespace im::message {
+
+namespace v1 = im::message::v1;
+using im::common::v1::Channel;
+
+class MessageFixture : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    sequence_ =
+        new testing::ServiceProcess(testing::BinaryPath("sequence"), {{"IM_AUTO_MIGRATE", "true"}});
+    ASSERT_TRUE(sequence_->WaitServing());
+  }
+
+  static void TearDownTestSuite() {
+    delete sequence_;
+    sequence_ = nullptr;
+  }
+
+  void SetUp() override {
+    pg_ = testing::MakePostgresPool();
+    redis_ = testing::MakeRedisPool();
+    absl::StatusOr<int> migrated = ApplyMigrations(*pg_, "message", EmbeddedMigrations());
+    ASSERT_TRUE(migrated.ok()) << migrated.status();
+    absl::StatusOr<std::unique_ptr<NodeLease>> lease = NodeLease::Acquire(pg_.get(), {});
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    lease_ = *std::move(lease);
+    ids_ = std::make_unique<IdGenerator>(lease_.get());
+    channel_store_ = std::make_unique<ChannelStore>(pg_.get());
+    message_store_ = std::make_unique<MessageStore>(pg_.get());
+    sequence_client_ = std::make_unique<SequenceClient>(
+        testing::FreshChannel(sequence_->grpc_address()), absl::Seconds(5));
+    presence_ = std::make_unique<PresenceStore>(*redis_, absl::Seconds(60));
+    gateways_ = std::make_unique<GatewayClients>(absl::Seconds(2));
+    registry_ = std::make_shared<prometheus::Registry>();
+    fanout_ = std::make_unique<Fanout>(channel_store_.get(), presence_.get(), gateways_.get(),
+                                       Fanout::Options{.lanes = 4}, *registry_);
+    processor_ = std::make_unique<SendProcessor>(channel_store_.get(), message_store_.get(),
+                                                 sequence_client_.get(), ids_.get(),
+                                                 SendProcessor::Options{.max_payload_bytes = 1024});
+    pipeline_ = std::make_unique<SendPipeline>(processor_.get(), fanout_.get(),
+                                               SendPipeline::Options{.lanes = 4});
+    reader_ = std::make_unique<MessageReader>(
+        channel_store_.get(), message_store_.get(),
+        MessageReader::Options{.default_limit = 10, .max_limit = 20});
+    channels_ = std::make_unique<Channels>(channel_store_.get(), Channels::Options{});
+  }
+
+  void TearDown() override {
+    pipeline_.reset();
+    fanout_.reset();
+  }
+
+  static Channel Person(const std::string& peer) {
+    Channel channel;
+    channel.set_id(peer);
+    channel.set_type(im::common::v1::CHANNEL_TYPE_PERSON);
+    return channel;
+  }
+
+  static Channel Group(const std::string& id) {
+    Channel channel;
+    channel.set_id(id);
+    channel.set_type(im::common::v1::CHANNEL_TYPE_GROUP);
+    return channel;
+  }
+
+  static v1::SendItem Item(const std::string& from, const Channel& channel,
+                           const std::string& payload, std::string client_msg_no = "") {
+    v1::SendItem item;
+    item.set_from_uid(from);
+    *item.mutable_channel() = channel;
+    item.set_payload(payload);
+    item.set_client_msg_no(client_msg_no.empty() ? testing::UniqueName("c") : client_msg_no);
+    return item;
+  }
+
+  // Sends through the pipeline and waits for the results.
+  std::vector<v1::SendResult> Send(std::vector<v1::SendItem> items) {
+    std::promise<std::vector<v1::SendResult>> promise;
+    std::future<std::vector<v1::SendResult>> future = promise.get_future();
+    pipeline_->Submit(std::move(items), [&promise](std::vector<v1::SendResult> results) {
+      promise.set_value(std::move(results));
+    });
+    return future.get();
+  }
+
+  v1::SendResult SendOne(v1::SendItem item) { return Send({std::move(item)}).at(0); }
+
+  std::string NewGroup(const std::vector<std::string>& uids) {
+    v1::CreateGroupRequest request;
+    request.set_group_id(testing::UniqueName("g"));
+    for (const std::string& uid : uids) request.add_subscriber_uids(uid);
+    absl::StatusOr<v1::Group> group = channels_->CreateGroup(request);
+    EXPECT_TRUE(group.ok()) << group.status();
+    return request.group_id();
+  }
+
+  // Rows of a query with one integer result.
+  int64_t QueryInt(const std::string& sql) {
+    int64_t value = -1;
+    absl::Status status = pg_->Run([&](pqxx::connection& conn) {
+      pqxx::read_transaction tx(conn);
+      value = tx.exec(sql)[0][0].as<int64_t>();
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    return value;
+  }
+
+  static testing::ServiceProcess* sequence_;
+  std::unique_ptr<PostgresPool> pg_;
+  std::unique_ptr<RedisPool> redis_;
+  std::unique_ptr<NodeLease> lease_;
+  std::unique_ptr<IdGenerator> ids_;
+  std::unique_ptr<ChannelStore> channel_store_;
+  std::unique_ptr<MessageStore> message_store_;
+  std::unique_ptr<SequenceClient> sequence_client_;
+  std::unique_ptr<PresenceStore> presence_;
+  std::unique_ptr<GatewayClients> gateways_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Fanout> fanout_;
+  std::unique_ptr<SendProcessor> processor_;
+  std::unique_ptr<SendPipeline> pipeline_;
+  std::unique_ptr<MessageReader> reader_;
+  std::unique_ptr<Channels> channels_;
+};
+
+inline testing::ServiceProcess* MessageFixture::sequence_ = nullptr;
+
+}  // namespace im::message
