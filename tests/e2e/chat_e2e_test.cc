@@ -292,5 +292,102 @@ TEST_F(ChatTest, JsonClientAndBinaryClientTalk) {
   EXPECT_EQ(got->channel().id(), app);
 }
 
+// The default multi-device policy: a new device with the same flag replaces the older one, also
+// when they are on different gateways.
+TEST_F(ChatTest, NewDeviceWithTheSameFlagKicksTheOlderOneAcrossGateways) {
+  const std::string alice = UniqueName("alice");
+  const std::string bob = UniqueName("bob");
+  auto old_phone = suite_->Login(alice, "old-phone", 0);
+  auto new_phone = suite_->Login(alice, "new-phone", 1);
+
+  std::optional<client::Frame> frame = testing::NextFrame(*old_phone, absl::Seconds(5));
+  ASSERT_TRUE(frame.has_value()) << "the older device got no DISCONNECT";
+  ASSERT_TRUE(frame->has_disconnect()) << frame->ShortDebugString();
+  EXPECT_EQ(frame->disconnect().reason(), common::REASON_CODE_KICKED);
+  EXPECT_TRUE(old_phone->WaitClosed(absl::Seconds(5)));
+
+  auto bob_phone = suite_->Login(bob, "phone", 0);
+  absl::StatusOr<client::SendAck> ack =
+      bob_phone->Send(PersonChannel(alice), "k1", "to the new one");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  ASSERT_EQ(ack->reason(), common::REASON_CODE_SUCCESS) << ack->message();
+  std::optional<common::Message> got = NextRecv(*new_phone);
+  ASSERT_TRUE(got.has_value()) << "the newer device does not receive";
+  ExpectSameMessage(*got, *ack);
+}
+
+TEST_F(ChatTest, BusinessServerSeesOnlineDevicesAndKicks) {
+  const std::string alice = UniqueName("alice");
+  auto phone = suite_->Login(alice, "phone", 1);
+  im::gateway::v1::GetOnlineStatusRequest status_request;
+  status_request.add_uids(alice);
+  const auto online_devices = [&] {
+    im::gateway::v1::GetOnlineStatusResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = suite_->Users(0)->GetOnlineStatus(&context, status_request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.statuses_size() == 1 ? response.statuses(0).devices_size() : -1;
+  };
+  EXPECT_EQ(online_devices(), 1) << "presence of a device on the other gateway";
+
+  im::gateway::v1::KickRequest kick;
+  kick.set_uid(alice);
+  kick.set_reason("account suspended");
+  im::gateway::v1::KickResponse kicked;
+  grpc::ClientContext context;
+  ASSERT_TRUE(suite_->Users(0)->Kick(&context, kick, &kicked).ok());
+  EXPECT_EQ(kicked.kicked_devices(), 1u);
+  std::optional<client::Frame> frame = testing::NextFrame(*phone, absl::Seconds(5));
+  ASSERT_TRUE(frame.has_value() && frame->has_disconnect());
+  EXPECT_EQ(frame->disconnect().reason(), common::REASON_CODE_KICKED);
+  EXPECT_EQ(frame->disconnect().message(), "account suspended");
+  EXPECT_TRUE(phone->WaitClosed(absl::Seconds(5)));
+  int devices = -1;
+  for (int i = 0; i < 50 && devices != 0; ++i) {
+    devices = online_devices();
+    if (devices != 0) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(devices, 0) << "presence still lists the kicked device";
+}
+
+// no_persist: delivered live, no seq, not in history. sync_once (a cmd): pushed as CMD, not in
+// history.
+TEST_F(ChatTest, NoPersistAndSyncOnceAreDeliveredButNotInHistory) {
+  const std::string alice = UniqueName("alice");
+  const std::string bob = UniqueName("bob");
+  auto alice_phone = suite_->Login(alice, "phone", 0);
+  auto bob_phone = suite_->Login(bob, "phone", 1);
+
+  common::MessageFlags no_persist;
+  no_persist.set_no_persist(true);
+  absl::StatusOr<client::SendAck> ack =
+      alice_phone->Send(PersonChannel(bob), "typing", "alice is typing", no_persist);
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  ASSERT_EQ(ack->reason(), common::REASON_CODE_SUCCESS) << ack->message();
+  EXPECT_EQ(ack->message_seq(), 0);
+  std::optional<common::Message> got = NextRecv(*bob_phone);
+  ASSERT_TRUE(got.has_value()) << "no_persist message not delivered";
+  EXPECT_EQ(got->message_id(), ack->message_id());
+  EXPECT_EQ(got->message_seq(), 0);
+
+  common::MessageFlags sync_once;
+  sync_once.set_sync_once(true);
+  im::message::v1::SendResult cmd =
+      suite_->ApiSend("system", PersonChannel(bob), "cmd-1", "refresh your settings", sync_once);
+  ASSERT_EQ(cmd.reason(), common::REASON_CODE_SUCCESS) << cmd.message();
+  EXPECT_EQ(cmd.message_seq(), 0);
+  std::optional<client::Frame> frame;
+  do {
+    frame = testing::NextFrame(*bob_phone, absl::Seconds(5));
+  } while (frame.has_value() && !frame->has_cmd() && !frame->has_recv());
+  ASSERT_TRUE(frame.has_value()) << "sync_once message not pushed";
+  ASSERT_TRUE(frame->has_cmd()) << "pushed as " << frame->ShortDebugString();
+  EXPECT_EQ(frame->cmd().message().message_id(), cmd.message_id());
+  EXPECT_EQ(frame->cmd().message().payload(), "refresh your settings");
+
+  EXPECT_TRUE(suite_->History(bob, PersonChannel(alice)).empty());
+  EXPECT_TRUE(suite_->History(bob, PersonChannel("system")).empty());
+}
+
 }  // namespace
 }  // namespace im

@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "im/gateway/v1/gateway.grpc.pb.h"
 
 namespace im::testing {
 namespace {
@@ -59,8 +58,12 @@ bool Suite::WaitServing(double seconds) {
   return ok;
 }
 
+std::unique_ptr<im::gateway::v1::UserService::Stub> Suite::Users(int gateway) {
+  return im::gateway::v1::UserService::NewStub(FreshChannel(this->gateway(gateway).grpc_address()));
+}
+
 void Suite::SetToken(const std::string& uid, const std::string& token, common::DeviceFlag flag) {
-  auto stub = im::gateway::v1::UserService::NewStub(FreshChannel(gateway(0).grpc_address()));
+  auto stub = Users(0);
   im::gateway::v1::SetTokenRequest request;
   request.set_uid(uid);
   request.set_device_flag(flag);
@@ -85,7 +88,8 @@ void Suite::CreateGroup(const std::string& group_id, const std::vector<std::stri
 }
 
 msg::SendResult Suite::ApiSend(const std::string& from_uid, const common::Channel& channel,
-                               const std::string& client_msg_no, const std::string& payload) {
+                               const std::string& client_msg_no, const std::string& payload,
+                               const common::MessageFlags& flags) {
   auto stub = msg::MessageService::NewStub(FreshChannel(message_->grpc_address()));
   msg::SendRequest request;
   msg::SendItem* item = request.add_items();
@@ -93,6 +97,7 @@ msg::SendResult Suite::ApiSend(const std::string& from_uid, const common::Channe
   item->set_from_uid(from_uid);
   item->set_client_msg_no(client_msg_no);
   item->set_payload(payload);
+  *item->mutable_flags() = flags;
   item->set_skip_subscriber_check(true);
   msg::SendResponse response;
   grpc::ClientContext context;

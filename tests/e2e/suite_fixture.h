@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "im/gateway/v1/gateway.grpc.pb.h"
 #include "im/message/v1/message.grpc.pb.h"
 #include "tests/support/test_env.h"
 #include "tools/client/im_client.h"
@@ -49,7 +50,10 @@ class Suite {
   // MessageService.Send of one item as a business server (skip_subscriber_check set).
   im::message::v1::SendResult ApiSend(const std::string& from_uid,
                                       const im::common::v1::Channel& channel,
-                                      const std::string& client_msg_no, const std::string& payload);
+                                      const std::string& client_msg_no, const std::string& payload,
+                                      const im::common::v1::MessageFlags& flags = {});
+  // UserService of `gateway`, on a fresh channel.
+  std::unique_ptr<im::gateway::v1::UserService::Stub> Users(int gateway = 0);
   // Every stored message of `channel` as `uid` sees it, over gRPC (paging through the whole range);
   // empty and a test failure when the call fails.
   std::vector<im::common::v1::Message> History(const std::string& uid,
