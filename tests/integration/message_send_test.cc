@@ -203,5 +203,22 @@ TEST_F(MessageSendTest, SyncOnceIsKeptPerRecipientOutsideHistory) {
   EXPECT_EQ(history->messages_size(), 0);
 }
 
+TEST_F(MessageSendTest, SequenceOutageFailsTheWholeBatchAndStoresNothing) {
+  SequenceClient dead(testing::FreshChannel(absl::StrCat("127.0.0.1:", testing::FreePort())),
+                      absl::Milliseconds(300));
+  SendProcessor processor(channel_store_.get(), message_store_.get(), &dead, ids_.get(), {});
+  const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
+  const v1::SendItem first = Item(a, Person(b), "1"), second = Item(b, Person(a), "2");
+  const std::vector<SendOutcome> outcomes = processor.Process({&first, &second});
+  for (const SendOutcome& outcome : outcomes) {
+    EXPECT_EQ(outcome.result.reason(), im::common::v1::REASON_CODE_UNAVAILABLE);
+    EXPECT_FALSE(outcome.result.message().empty());
+    EXPECT_FALSE(outcome.fanout.has_value());
+  }
+  EXPECT_EQ(QueryInt(absl::StrCat("SELECT count(*) FROM message.messages WHERE from_uid IN ('", a,
+                                  "', '", b, "')")),
+            0);
+}
+
 }  // namespace
 }  // namespace im::message
