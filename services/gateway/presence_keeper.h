@@ -30,8 +30,6 @@ class PresenceKeeper {
                  std::string gateway);
   ~PresenceKeeper();
 
-  const std::string& gateway() const { return gateway_; }
-
   // Starts the refresh thread.
   void Start();
   // Stops the refresh thread and waits for a running write to finish. Idempotent.
