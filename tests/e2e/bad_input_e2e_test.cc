@@ -21,6 +21,8 @@ using testing::UniqueName;
 
 constexpr int kMaxFrameBytes = 4096;
 constexpr int kRateBurst = 20;
+// Long enough that no other test's connection idles out, short enough to wait for.
+constexpr int kIdleSeconds = 2;
 
 class BadInputTest : public ::testing::Test {
  protected:
@@ -30,6 +32,7 @@ class BadInputTest : public ::testing::Test {
                                      {"IM_MAX_FRAME_BYTES", absl::StrCat(kMaxFrameBytes)},
                                      {"IM_RATE_LIMIT_PER_SEC", "20"},
                                      {"IM_RATE_LIMIT_BURST", absl::StrCat(kRateBurst)},
+                                     {"IM_IDLE_TIMEOUT", absl::StrCat(kIdleSeconds, "s")},
                                  }});
     ASSERT_TRUE(suite_->WaitServing());
   }
@@ -218,6 +221,71 @@ TEST_F(BadInputTest, FloodingIsRateLimitedThenClosed) {
   EXPECT_GE(rate_limited, 1) << "frames over the limit are answered RATE_LIMITED";
   ASSERT_TRUE(disconnect.has_value()) << "a flooding connection is closed with a reason";
   EXPECT_EQ(disconnect->disconnect().reason(), common::REASON_CODE_RATE_LIMITED);
+  EXPECT_TRUE(client->WaitClosed(absl::Seconds(5)));
+  ExpectBystandersUnaffected();
+}
+
+TEST_F(BadInputTest, ConnectWithAnUnknownVersionGetsUnsupportedVersionAndIsClosed) {
+  const std::string uid = UniqueName("future");
+  suite_->SetToken(uid, "t");
+  auto client = suite_->Open();
+  absl::StatusOr<client::ConnAck> ack =
+      client->Handshake(uid, "t", "phone", common::DEVICE_FLAG_APP, /*protocol_version=*/2);
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->reason(), common::REASON_CODE_UNSUPPORTED_VERSION) << ack->message();
+  EXPECT_TRUE(client->WaitClosed(absl::Seconds(5)));
+  ExpectBystandersUnaffected();
+}
+
+TEST_F(BadInputTest, ConnectWithoutADeviceGetsInvalidArgumentAndIsClosed) {
+  const std::string uid = UniqueName("nodevice");
+  suite_->SetToken(uid, "t");
+  auto client = suite_->Open();
+  absl::StatusOr<client::ConnAck> ack = client->Handshake(uid, "t", "", common::DEVICE_FLAG_APP);
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->reason(), common::REASON_CODE_INVALID_ARGUMENT) << ack->message();
+  EXPECT_TRUE(client->WaitClosed(absl::Seconds(5)));
+  ExpectBystandersUnaffected();
+}
+
+TEST_F(BadInputTest, ServerOnlyFrameGetsBadFrameAndTheConnectionStays) {
+  const std::string uid = UniqueName("mimic");
+  auto client = suite_->Login(uid, "phone");
+  Frame fake_ack;
+  fake_ack.set_request_id("mimic");
+  fake_ack.mutable_sendack()->set_reason(common::REASON_CODE_SUCCESS);
+  ASSERT_TRUE(client->SendFrame(fake_ack).ok());
+  std::optional<Frame> frame = NextFrame(*client, absl::Seconds(5));
+  ASSERT_TRUE(frame.has_value()) << "no answer; closed: " << client->close_reason();
+  ASSERT_TRUE(frame->has_error()) << frame->ShortDebugString();
+  EXPECT_EQ(frame->error().reason(), common::REASON_CODE_BAD_FRAME);
+  ExpectStillWorks(*client, listener_uid_);
+  ExpectBystandersUnaffected();
+}
+
+TEST_F(BadInputTest, SendToOneselfGetsInvalidArgument) {
+  const std::string uid = UniqueName("narcissus");
+  auto client = suite_->Login(uid, "phone");
+  absl::StatusOr<client::SendAck> ack = client->Send(PersonChannel(uid), "me", "note to self");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->reason(), common::REASON_CODE_INVALID_ARGUMENT) << ack->message();
+  ExpectStillWorks(*client, listener_uid_);
+  ExpectBystandersUnaffected();
+}
+
+TEST_F(BadInputTest, IdleConnectionIsClosedWithIdleTimeout) {
+  const std::string uid = UniqueName("sleepy");
+  auto client = suite_->Login(uid, "phone");
+  // The bystanders PING meanwhile, which keeps them connected.
+  std::optional<Frame> frame;
+  for (int i = 0; i < 4 * (kIdleSeconds + 5) && !frame.has_value(); ++i) {
+    frame = NextFrame(*client, absl::Milliseconds(250));
+    ASSERT_TRUE(speaker_->Ping().ok());
+    ASSERT_TRUE(listener_->Ping().ok());
+  }
+  ASSERT_TRUE(frame.has_value()) << "no DISCONNECT; closed: " << client->close_reason();
+  ASSERT_TRUE(frame->has_disconnect()) << frame->ShortDebugString();
+  EXPECT_EQ(frame->disconnect().reason(), common::REASON_CODE_IDLE_TIMEOUT);
   EXPECT_TRUE(client->WaitClosed(absl::Seconds(5)));
   ExpectBystandersUnaffected();
 }
