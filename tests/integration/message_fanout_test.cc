@@ -1,5 +1,6 @@
 // Fan-out after commit: one Deliver per gateway per batch, carrying every item in seq order with
 // the recipients that gateway holds and the sender's device excluded.
+#include "services/message/notifications.h"
 #include "tests/integration/message_fixture.h"
 
 namespace im::message {
@@ -116,6 +117,32 @@ TEST_F(MessageFanoutTest, DuplicatesAndFailuresAreNotDelivered) {
             im::common::v1::REASON_CODE_NOT_SUBSCRIBER);
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_EQ(gw.Calls().size(), 1u);
+}
+
+TEST_F(MessageFanoutTest, NotificationsTakeTheSamePath) {
+  testing::FakeGateway gw;
+  const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
+  Online(a, "app", gw);
+  Online(a, "web", gw);
+  v1::NotifyRequest request;
+  v1::NotifyItem* item = request.add_items();
+  *item->mutable_channel() = Person(b);
+  item->add_uids(a);
+  item->mutable_exclude_device()->set_uid(a);
+  item->mutable_exclude_device()->set_device_id("app");
+  item->mutable_seq_update()->set_read_seq(7);
+  absl::StatusOr<std::vector<FanoutItem>> items = ToFanoutItems(request, 100);
+  ASSERT_TRUE(items.ok()) << items.status();
+  pipeline_->Notify(*std::move(items));
+  const auto calls = gw.WaitForCalls(1, absl::Seconds(5));
+  ASSERT_EQ(calls.size(), 1u);
+  ASSERT_EQ(calls[0].items_size(), 1);
+  EXPECT_EQ(calls[0].items(0).seq_update().read_seq(), 7);
+  EXPECT_EQ(Uids(calls[0].items(0)), std::set<std::string>({a}));
+  EXPECT_EQ(calls[0].items(0).exclude_device().device_id(), "app");
+
+  request.mutable_items(0)->clear_seq_update();
+  EXPECT_EQ(ToFanoutItems(request, 100).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -220,5 +220,31 @@ TEST_F(MessageSendTest, SequenceOutageFailsTheWholeBatchAndStoresNothing) {
             0);
 }
 
+TEST_F(MessageSendTest, ReplicasRacingOnOneSendStoreItOnce) {
+  // Two processors stand for two replicas; each checks for the key before either has inserted.
+  const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
+  SendProcessor other(channel_store_.get(), message_store_.get(), sequence_client_.get(),
+                      ids_.get(), {});
+  for (int round = 0; round < 10; ++round) {
+    const v1::SendItem item = Item(a, Person(b), "race");
+    std::vector<SendOutcome> left, right;
+    std::thread t1([&] { left = processor_->Process({&item}); });
+    std::thread t2([&] { right = other.Process({&item}); });
+    t1.join();
+    t2.join();
+    const v1::SendResult& l = left[0].result;
+    const v1::SendResult& r = right[0].result;
+    ASSERT_EQ(l.reason(), im::common::v1::REASON_CODE_SUCCESS) << l.message();
+    ASSERT_EQ(r.reason(), im::common::v1::REASON_CODE_SUCCESS) << r.message();
+    EXPECT_EQ(l.message_id(), r.message_id());
+    EXPECT_EQ(l.message_seq(), r.message_seq());
+    EXPECT_NE(l.duplicate(), r.duplicate());
+    EXPECT_NE(left[0].fanout.has_value(), right[0].fanout.has_value()) << "delivered once";
+  }
+  EXPECT_EQ(
+      QueryInt(absl::StrCat("SELECT count(*) FROM message.messages WHERE from_uid = '", a, "'")),
+      10);
+}
+
 }  // namespace
 }  // namespace im::message
