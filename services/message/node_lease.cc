@@ -29,10 +29,12 @@ INSERT INTO message.node_leases AS l (node_id, holder, expires_at)
 VALUES ($1, $2, now() + $3 * interval '1 millisecond')
 ON CONFLICT (node_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at)sql";
 
+// A row that still names this holder was not taken by anyone, even if it expired while Postgres
+// was out of reach, so renewing it is safe and minting may resume.
 constexpr char kRenew[] = R"sql(
 UPDATE message.node_leases
 SET expires_at = now() + $3 * interval '1 millisecond', last_ms = GREATEST(last_ms, $4)
-WHERE node_id = $1 AND holder = $2 AND expires_at > now()
+WHERE node_id = $1 AND holder = $2
 RETURNING node_id)sql";
 
 constexpr char kRelease[] = R"sql(
@@ -130,7 +132,7 @@ void NodeLease::RenewLoop() {
     if (renewed) {
       valid_until_ns_.store(started_ns + absl::ToInt64Nanoseconds(options_.ttl));
     } else if (status.ok()) {
-      // Someone else holds it now (we were away longer than the ttl): never mint again.
+      // Another process took it after it expired: this process must not mint again.
       valid_until_ns_.store(0);
       log::Error("node_id_lost", {{"node_id", absl::StrCat(node_id_)}});
     } else {

@@ -1,7 +1,8 @@
 // The 10-bit node id of a message-service process, leased from Postgres so that no two live
 // processes share one (which would let them mint the same message id). A background thread renews
 // the lease; when renewal keeps failing until the lease may have expired, the process stops
-// minting ids (valid() turns false) rather than risk sharing its node id.
+// minting ids (valid() turns false) rather than risk sharing its node id, and resumes once a
+// renewal finds the id still its own (nobody took it meanwhile).
 //
 //   absl::StatusOr<std::unique_ptr<NodeLease>> lease = NodeLease::Acquire(&pg, {});
 //   IdGenerator ids(lease->get());
