@@ -3,7 +3,6 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <atomic>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -90,21 +89,27 @@ class ImClient::Impl {
     thread_ = std::thread([this] { io_.run(); });
     auto done = std::make_shared<std::promise<beast::error_code>>();
     net::post(io_, [this, host, port, timeout, done] {
-      beast::get_lowest_layer(ws_).expires_after(ToChrono(timeout));
-      beast::get_lowest_layer(ws_).async_connect(
-          tcp::endpoint(net::ip::make_address(host), static_cast<unsigned short>(port)),
-          [this, done](beast::error_code ec) {
+      resolver_.async_resolve(
+          host, absl::StrCat(port),
+          [this, timeout, done](beast::error_code ec, tcp::resolver::results_type endpoints) {
             if (ec) return done->set_value(ec);
-            ws_.async_handshake(host_, "/", [this, done](beast::error_code ec) {
-              beast::get_lowest_layer(ws_).expires_never();
-              ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-              if (!ec) Read();
-              done->set_value(ec);
-            });
+            beast::get_lowest_layer(ws_).expires_after(ToChrono(timeout));
+            beast::get_lowest_layer(ws_).async_connect(
+                endpoints, [this, done](beast::error_code ec, const tcp::endpoint&) {
+                  if (ec) return done->set_value(ec);
+                  ws_.async_handshake(host_, "/", [this, done](beast::error_code ec) {
+                    beast::get_lowest_layer(ws_).expires_never();
+                    ws_.set_option(
+                        websocket::stream_base::timeout::suggested(beast::role_type::client));
+                    if (!ec) Read();
+                    done->set_value(ec);
+                  });
+                });
           });
     });
     std::future<beast::error_code> result = done->get_future();
     if (result.wait_for(ToChrono(timeout + absl::Seconds(1))) != std::future_status::ready) {
+      Finish("connect timed out");
       return absl::DeadlineExceededError(absl::StrCat("connecting to ", host_, " timed out"));
     }
     if (beast::error_code ec = result.get()) {
@@ -291,6 +296,7 @@ class ImClient::Impl {
 
   net::io_context io_;
   net::executor_work_guard<net::io_context::executor_type> work_ = net::make_work_guard(io_);
+  tcp::resolver resolver_{io_};
   websocket::stream<beast::tcp_stream> ws_{io_};
   beast::flat_buffer buffer_;
   std::thread thread_;
