@@ -42,8 +42,6 @@ class Fanout {
   Fanout(const Fanout&) = delete;
   Fanout& operator=(const Fanout&) = delete;
 
-  int lanes() const { return options_.lanes; }
-
   // Queues items behind everything queued on `lane` before them.
   void Enqueue(size_t lane, std::vector<FanoutItem> items);
 
