@@ -34,7 +34,8 @@ ABSL_FLAG(std::string, ws, "127.0.0.1:8080", "Gateway WebSocket host:port.");
 ABSL_FLAG(std::string, grpc_gateway, "127.0.0.1:7002",
           "Gateway gRPC host:port, to register the bench users' tokens.");
 ABSL_FLAG(int, pairs, 2, "Sender/receiver pairs, each two connections.");
-ABSL_FLAG(int, window, 64, "SENDs in flight per sender.");
+ABSL_FLAG(int, window, 256,
+          "SENDs in flight per sender; latency grows with it once the server is saturated.");
 ABSL_FLAG(double, seconds, 10, "How long senders send.");
 ABSL_FLAG(int64_t, messages, 0, "Stop each sender after this many messages; 0 = only --seconds.");
 ABSL_FLAG(int, payload_bytes, 64, "Payload size (at least 16: send time and counter).");
