@@ -49,15 +49,15 @@ PresenceEntry PresenceKeeper::EntryFor(const ConnectionInfo& info) const {
   return entry;
 }
 
-void PresenceKeeper::Register(const ConnectionInfo& info) {
-  Enqueue({.add = true, .entry = EntryFor(info)});
+void PresenceKeeper::Register(const ConnectionInfo& info, std::function<void()> written) {
+  Enqueue({.add = true, .entry = EntryFor(info), .written = std::move(written)});
 }
 
 void PresenceKeeper::Unregister(const std::string& uid, const std::string& device_id) {
   PresenceEntry entry;
   entry.uid = uid;
   entry.device_id = device_id;
-  Enqueue({.add = false, .entry = std::move(entry)});
+  Enqueue({.add = false, .entry = std::move(entry), .written = nullptr});
 }
 
 void PresenceKeeper::Enqueue(Op op) {
@@ -95,6 +95,9 @@ void PresenceKeeper::Flush() {
     }
     LogFailure("register", presence_->Register(adds));
     LogFailure("unregister", presence_->Unregister(gateway_, removes));
+    for (const Op& op : ops) {
+      if (op.written) op.written();
+    }
     // The snapshot is taken after the ops above were applied: a connection closing from now on
     // queues its removal for the next round, after this refresh.
     if (refresh) {

@@ -6,11 +6,12 @@
 //
 //   PresenceKeeper keeper(&presence, &workers, &hub, "10.0.0.7:7002");
 //   keeper.Start();
-//   keeper.Register(conn->info());   // after CONNACK
+//   keeper.Register(conn->info(), [] { /* now send CONNACK */ });
 //   keeper.Unregister(uid, device);  // after close
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -35,7 +36,10 @@ class PresenceKeeper {
   // Stops the refresh thread and waits for a running write to finish. Idempotent.
   void Stop();
 
-  void Register(const ConnectionInfo& info);
+  // `written` runs on a worker thread once the entry's write was attempted, so the caller can send
+  // CONNACK only when deliveries can find the device. A failed write is logged and retried by the
+  // next refresh; the device syncs what it misses meanwhile.
+  void Register(const ConnectionInfo& info, std::function<void()> written);
   void Unregister(const std::string& uid, const std::string& device_id);
 
   // Removes the entries of every connection in the hub now (shutdown); blocks on Redis.
@@ -45,6 +49,7 @@ class PresenceKeeper {
   struct Op {
     bool add;
     PresenceEntry entry;
+    std::function<void()> written;
   };
 
   void Enqueue(Op op);

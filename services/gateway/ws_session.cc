@@ -224,7 +224,6 @@ void WsSession::OnAuthenticated(const absl::Status& status, const std::string& r
     if (!same_device) deps_->presence->Unregister(old->info().uid, old->info().device_id);
   }
   deps_->metrics->kicks->Increment(static_cast<double>(replaced.size()));
-  deps_->presence->Register(info_);
   if (policy == MultiDevicePolicy::kKickSameFlag) {
     deps_->kicker->KickRemote(
         info_.uid, info_.device_flag, info_.device_id, im::common::v1::REASON_CODE_KICKED,
@@ -235,6 +234,18 @@ void WsSession::OnAuthenticated(const absl::Status& status, const std::string& r
                          {{"uid", uid}, {"error", std::string(kicked.status().message())}});
           }
         });
+  }
+  // CONNACK waits for the presence write: a peer may send the moment the client sees it, and
+  // that message must find this device live, not only by the next sync.
+  deps_->presence->Register(info_, [self = shared_from_this(), request_id] {
+    net::post(self->ws_.get_executor(), [self, request_id] { self->OnRegistered(request_id); });
+  });
+}
+
+void WsSession::OnRegistered(const std::string& request_id) {
+  if (state_ != State::kAuthenticating) {
+    DoRead();
+    return;
   }
   state_ = State::kConnected;
   Frame frame;

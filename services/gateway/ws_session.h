@@ -60,6 +60,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void OnMessage(bool text);
   void OnConnect(const im::client::v1::Frame& frame, Encoding encoding);
   void OnAuthenticated(const absl::Status& status, const std::string& request_id);
+  // The device is in presence: CONNACK, then serve frames.
+  void OnRegistered(const std::string& request_id);
   // Answers CONNECT with a failing CONNACK and closes.
   void RefuseConnect(const std::string& request_id, im::common::v1::ReasonCode reason,
                      std::string message);

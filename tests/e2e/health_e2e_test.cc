@@ -2,6 +2,9 @@
 // servers, so ctest runs it alone (RUN_SERIAL).
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "tests/support/test_env.h"
 
 namespace im {
@@ -10,8 +13,13 @@ namespace {
 class HealthTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Health does not depend on the services a binary calls, so their addresses need not answer.
+    const std::map<std::string, std::string> env = {{"IM_SEQUENCE_ADDR", "127.0.0.1:1"},
+                                                    {"IM_MESSAGE_ADDR", "127.0.0.1:1"},
+                                                    {"IM_WS_PORT", "0"}};
     for (const char* name : {"sequence", "gateway", "message", "conversation", "extension"}) {
-      services_.push_back(std::make_unique<testing::ServiceProcess>(testing::BinaryPath(name)));
+      services_.push_back(
+          std::make_unique<testing::ServiceProcess>(testing::BinaryPath(name), env));
     }
     for (auto& service : services_) ASSERT_TRUE(service->WaitServing());
   }

@@ -166,29 +166,24 @@ std::unique_ptr<client::ImClient> Suite::Login(const std::string& uid, const std
   EXPECT_TRUE(ack.ok()) << uid << ": " << ack.status();
   if (ack.ok()) {
     EXPECT_EQ(ack->reason(), common::REASON_CODE_SUCCESS) << uid << ": " << ack->message();
-    EXPECT_TRUE(WaitOnline(uid, device_id)) << uid << "/" << device_id << " never shows online";
+    EXPECT_TRUE(IsOnline(uid, device_id)) << uid << "/" << device_id << " not online at CONNACK";
   }
   return client;
 }
 
-bool Suite::WaitOnline(const std::string& uid, const std::string& device_id,
-                       absl::Duration timeout) {
+bool Suite::IsOnline(const std::string& uid, const std::string& device_id) {
   auto users = Users(0);
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    im::gateway::v1::GetOnlineStatusRequest request;
-    request.add_uids(uid);
-    im::gateway::v1::GetOnlineStatusResponse response;
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    if (users->GetOnlineStatus(&context, request, &response).ok()) {
-      for (const auto& status : response.statuses()) {
-        for (const auto& device : status.devices()) {
-          if (device.device_id() == device_id) return true;
-        }
-      }
+  im::gateway::v1::GetOnlineStatusRequest request;
+  request.add_uids(uid);
+  im::gateway::v1::GetOnlineStatusResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  const grpc::Status status = users->GetOnlineStatus(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  for (const auto& user : response.statuses()) {
+    for (const auto& device : user.devices()) {
+      if (device.device_id() == device_id) return true;
     }
-    absl::SleepFor(absl::Milliseconds(20));
   }
   return false;
 }

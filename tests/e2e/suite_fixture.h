@@ -65,12 +65,11 @@ class Suite {
   // A WebSocket connection to `gateway`, not yet authenticated; retries while the port opens.
   std::unique_ptr<client::ImClient> Open(int gateway = 0,
                                          client::Encoding encoding = client::Encoding::kBinary);
-  // Whether UserService.GetOnlineStatus lists the device within `timeout`.
-  bool WaitOnline(const std::string& uid, const std::string& device_id,
-                  absl::Duration timeout = absl::Seconds(5));
-  // Open, SetToken and CONNECT as uid/device, then wait until presence lists the device (the
-  // gateway registers it just after CONNACK; a message sent before that reaches the device only by
-  // sync). Fails the test unless CONNACK is SUCCESS and the device shows up.
+  // Whether UserService.GetOnlineStatus lists the device right now.
+  bool IsOnline(const std::string& uid, const std::string& device_id);
+  // Open, SetToken and CONNECT as uid/device. Fails the test unless CONNACK is SUCCESS and presence
+  // lists the device as soon as CONNACK arrives (the gateway acks only after registering it, so a
+  // message sent right after CONNACK is delivered live).
   std::unique_ptr<client::ImClient> Login(
       const std::string& uid, const std::string& device_id, int gateway = 0,
       client::Encoding encoding = client::Encoding::kBinary,
