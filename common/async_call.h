@@ -16,6 +16,14 @@
 
 namespace im {
 
+// Finishes a unary RPC at once, for answers that need no store (validation errors, in-memory work).
+inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                           const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
 // `work` returns absl::Status; its result finishes the RPC. A full worker queue finishes the RPC
 // at once with RESOURCE_EXHAUSTED; a call cancelled while it waited finishes with CANCELLED.
 template <typename Work>

@@ -1,14 +1,12 @@
 #include "common/channel_key.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/string_view.h"
 
 namespace im {
 namespace {
 
 using im::common::v1::Channel;
-
-// Debian's Abseil has its own string_view type, distinct from std::string_view.
-absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 bool IdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -27,13 +25,13 @@ bool ValidId(std::string_view id) {
 
 absl::Status ValidateId(std::string_view id, std::string_view what) {
   if (ValidId(id)) return absl::OkStatus();
-  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(Absl(what), " is empty"));
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(AbslView(what), " is empty"));
   if (id.size() > kMaxIdBytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat(Absl(what), " is longer than ", kMaxIdBytes, " bytes"));
+        absl::StrCat(AbslView(what), " is longer than ", kMaxIdBytes, " bytes"));
   }
   return absl::InvalidArgumentError(
-      absl::StrCat(Absl(what), " may contain only letters, digits and _ . @ -"));
+      absl::StrCat(AbslView(what), " may contain only letters, digits and _ . @ -"));
 }
 
 absl::StatusOr<std::string> ChannelKeyFor(std::string_view viewer_uid, const Channel& channel) {
@@ -46,7 +44,7 @@ absl::StatusOr<std::string> ChannelKeyFor(std::string_view viewer_uid, const Cha
       }
       std::string_view low = viewer_uid, high = channel.id();
       if (high < low) std::swap(low, high);
-      return absl::StrCat("p:", Absl(low), ":", Absl(high));
+      return absl::StrCat("p:", AbslView(low), ":", AbslView(high));
     }
     case im::common::v1::CHANNEL_TYPE_GROUP: {
       return GroupChannelKey(channel.id());
@@ -58,7 +56,7 @@ absl::StatusOr<std::string> ChannelKeyFor(std::string_view viewer_uid, const Cha
 
 absl::StatusOr<std::string> GroupChannelKey(std::string_view group_id) {
   if (absl::Status s = ValidateId(group_id, "group id"); !s.ok()) return s;
-  return absl::StrCat("g:", Absl(group_id));
+  return absl::StrCat("g:", AbslView(group_id));
 }
 
 bool ParsePersonKey(std::string_view key, std::string* low_uid, std::string* high_uid) {
@@ -77,6 +75,14 @@ bool ParseGroupKey(std::string_view key, std::string* group_id) {
   if (key.substr(0, 2) != "g:" || !ValidId(key.substr(2))) return false;
   group_id->assign(key.substr(2));
   return true;
+}
+
+absl::Status ValidateDeviceFlag(int flag) {
+  if (flag == im::common::v1::DEVICE_FLAG_UNSPECIFIED ||
+      !im::common::v1::DeviceFlag_IsValid(flag)) {
+    return absl::InvalidArgumentError("device_flag must be APP, WEB or DESKTOP");
+  }
+  return absl::OkStatus();
 }
 
 Channel ChannelAsSeenBy(const Channel& channel, std::string_view from_uid,

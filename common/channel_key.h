@@ -22,6 +22,10 @@ inline constexpr size_t kMaxIdBytes = 64;
 // addresses, and free of the ':' that separates key parts. INVALID_ARGUMENT names `what` otherwise.
 absl::Status ValidateId(std::string_view id, std::string_view what);
 
+// A device's own flag: APP, WEB or DESKTOP (UNSPECIFIED is not a device). INVALID_ARGUMENT
+// otherwise.
+absl::Status ValidateDeviceFlag(int flag);
+
 // The key of `channel` as `viewer_uid` addresses it: "p:<lower uid>:<higher uid>" for PERSON,
 // "g:<group id>" for GROUP. INVALID_ARGUMENT for an unknown type, a bad id, or a PERSON channel
 // with oneself.

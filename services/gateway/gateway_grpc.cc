@@ -13,13 +13,6 @@ namespace {
 
 using im::common::v1::DeviceFlag_IsValid;
 
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
 // A device flag of a request where UNSPECIFIED means "every flag".
 absl::Status CheckFlagOrAll(int flag) {
   if (!DeviceFlag_IsValid(flag)) {
@@ -57,10 +50,7 @@ grpc::ServerUnaryReactor* UserGrpcService::SetToken(grpc::CallbackServerContext*
                                                     const v1::SetTokenRequest* request,
                                                     v1::SetTokenResponse*) {
   absl::Status valid = ValidateId(request->uid(), "uid");
-  if (valid.ok() && (request->device_flag() == im::common::v1::DEVICE_FLAG_UNSPECIFIED ||
-                     !DeviceFlag_IsValid(request->device_flag()))) {
-    valid = absl::InvalidArgumentError("device_flag must be APP, WEB or DESKTOP");
-  }
+  if (valid.ok()) valid = ValidateDeviceFlag(request->device_flag());
   if (valid.ok() && (request->token().empty() || request->token().size() > kMaxTokenBytes)) {
     valid = absl::InvalidArgumentError(absl::StrCat("token must be 1..", kMaxTokenBytes, " bytes"));
   }

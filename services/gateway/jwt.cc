@@ -12,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/string_view.h"
 #include "services/gateway/reason_codes.h"
 
 namespace im::gateway {
@@ -21,10 +22,9 @@ using google::protobuf::Struct;
 using google::protobuf::Value;
 
 // Debian's Abseil has its own string_view type, distinct from std::string_view.
-absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 absl::Status Rejected(std::string_view why) {
-  return absl::UnauthenticatedError(absl::StrCat("invalid JWT: ", Absl(why)));
+  return absl::UnauthenticatedError(absl::StrCat("invalid JWT: ", AbslView(why)));
 }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
@@ -37,12 +37,12 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
 
 absl::StatusOr<Struct> DecodeJsonPart(std::string_view part, std::string_view what) {
   std::string json;
-  if (!absl::WebSafeBase64Unescape(Absl(part), &json)) {
-    return Rejected(absl::StrCat(Absl(what), " is not base64url"));
+  if (!absl::WebSafeBase64Unescape(AbslView(part), &json)) {
+    return Rejected(absl::StrCat(AbslView(what), " is not base64url"));
   }
   Struct object;
   if (!google::protobuf::util::JsonStringToMessage(json, &object).ok()) {
-    return Rejected(absl::StrCat(Absl(what), " is not a JSON object"));
+    return Rejected(absl::StrCat(AbslView(what), " is not a JSON object"));
   }
   return object;
 }
@@ -60,13 +60,13 @@ absl::StatusOr<std::optional<int64_t>> NumericClaim(const Struct& claims, const 
 }  // namespace
 
 bool LooksLikeJwt(std::string_view token) {
-  std::vector<absl::string_view> parts = absl::StrSplit(Absl(token), '.');
+  std::vector<absl::string_view> parts = absl::StrSplit(AbslView(token), '.');
   return parts.size() == 3 && !parts[0].empty() && !parts[1].empty() && !parts[2].empty();
 }
 
 absl::StatusOr<JwtClaims> VerifyHs256Jwt(std::string_view token, std::string_view secret,
                                          absl::Time now) {
-  std::vector<absl::string_view> parts = absl::StrSplit(Absl(token), '.');
+  std::vector<absl::string_view> parts = absl::StrSplit(AbslView(token), '.');
   if (parts.size() != 3) return Rejected("not three dot-separated parts");
   absl::StatusOr<Struct> header = DecodeJsonPart({parts[0].data(), parts[0].size()}, "header");
   if (!header.ok()) return header.status();
@@ -114,7 +114,7 @@ absl::StatusOr<JwtClaims> VerifyHs256Jwt(std::string_view token, std::string_vie
 std::string SignHs256Jwt(std::string_view claims_json, std::string_view secret) {
   const std::string signing_input =
       absl::StrCat(absl::WebSafeBase64Escape(R"({"alg":"HS256","typ":"JWT"})"), ".",
-                   absl::WebSafeBase64Escape(Absl(claims_json)));
+                   absl::WebSafeBase64Escape(AbslView(claims_json)));
   return absl::StrCat(signing_input, ".",
                       absl::WebSafeBase64Escape(HmacSha256(secret, signing_input)));
 }

@@ -65,8 +65,4 @@ ReasonCode ChannelAccessReasonFor(const grpc::Status& status) {
   return ReasonFor(status);
 }
 
-absl::Status FromGrpcStatus(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
 }  // namespace im::gateway

@@ -9,6 +9,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "common/status.h"
 #include "im/common/v1/common.pb.h"
 
 namespace im::gateway {
@@ -31,8 +32,5 @@ ReasonCode ReasonFor(const grpc::Status& status);
 // For reading or writing a channel on the user's behalf (send, sync): the message service answers
 // PERMISSION_DENIED when the user is not a subscriber, which the client sees as NOT_SUBSCRIBER.
 ReasonCode ChannelAccessReasonFor(const grpc::Status& status);
-
-// The absl::Status equivalent of a gRPC status (same code and message).
-absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace im::gateway

@@ -26,11 +26,6 @@ constexpr size_t kDiscardChunk = 16 * 1024;
 // How long the WebSocket upgrade may take.
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 
-bool ValidDeviceFlag(int flag) {
-  return flag != im::common::v1::DEVICE_FLAG_UNSPECIFIED &&
-         im::common::v1::DeviceFlag_IsValid(flag);
-}
-
 }  // namespace
 
 WsSession::WsSession(net::ip::tcp::socket&& socket, const SessionDeps* deps)
@@ -172,9 +167,7 @@ void WsSession::OnConnect(const Frame& frame, Encoding encoding) {
   }
   absl::Status valid = ValidateId(connect.uid(), "uid");
   if (valid.ok()) valid = ValidateId(connect.device_id(), "device_id");
-  if (valid.ok() && !ValidDeviceFlag(connect.device_flag())) {
-    valid = absl::InvalidArgumentError("device_flag must be APP, WEB or DESKTOP");
-  }
+  if (valid.ok()) valid = ValidateDeviceFlag(connect.device_flag());
   if (!valid.ok()) {
     RefuseConnect(frame.request_id(), ReasonFor(valid), std::string(valid.message()));
     return;

@@ -13,20 +13,13 @@ constexpr char kCmdLater[] =
     "CmdService (cmd inbox sync and ack) arrives with issue 5; sync_once messages are stored "
     "per recipient and pushed to online devices meanwhile";
 
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, grpc::Status status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* MessageGrpcService::Send(grpc::CallbackServerContext* context,
                                                    const v1::SendRequest* request,
                                                    v1::SendResponse* response) {
   if (request->items().empty() || request->items_size() > options_.max_items) {
-    return FinishNow(context,
-                     grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+    return FinishNow(context, absl::InvalidArgumentError(
                                   absl::StrCat("Send takes 1..", options_.max_items, " items")));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -66,24 +59,23 @@ grpc::ServerUnaryReactor* MessageGrpcService::Notify(grpc::CallbackServerContext
                                                      const v1::NotifyRequest* request,
                                                      v1::NotifyResponse*) {
   if (request->items_size() > options_.max_items) {
-    return FinishNow(
-        context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                              absl::StrCat("Notify takes at most ", options_.max_items, " items")));
+    return FinishNow(context, absl::InvalidArgumentError(absl::StrCat(
+                                  "Notify takes at most ", options_.max_items, " items")));
   }
   absl::StatusOr<std::vector<FanoutItem>> items = ToFanoutItems(*request, options_.max_notify_uids);
-  if (!items.ok()) return FinishNow(context, ToGrpcStatus(items.status()));
+  if (!items.ok()) return FinishNow(context, items.status());
   pipeline_->Notify(*std::move(items));
-  return FinishNow(context, grpc::Status::OK);
+  return FinishNow(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* CmdGrpcService::Sync(grpc::CallbackServerContext* context,
                                                const v1::CmdSyncRequest*, v1::CmdSyncResponse*) {
-  return FinishNow(context, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kCmdLater));
+  return FinishNow(context, absl::UnimplementedError(kCmdLater));
 }
 
 grpc::ServerUnaryReactor* CmdGrpcService::Ack(grpc::CallbackServerContext* context,
                                               const v1::CmdAckRequest*, v1::CmdAckResponse*) {
-  return FinishNow(context, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kCmdLater));
+  return FinishNow(context, absl::UnimplementedError(kCmdLater));
 }
 
 }  // namespace im::message

@@ -1,6 +1,7 @@
 #include "services/message/sequence_client.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace im::message {
 
@@ -23,8 +24,7 @@ absl::StatusOr<std::vector<int64_t>> SequenceClient::Allocate(
   im::sequence::v1::AllocateBatchResponse response;
   const grpc::Status status = stub_->AllocateBatch(&context, request, &response);
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat("sequence service: ", status.error_message()));
+    return FromGrpcStatus(status, "sequence service");
   }
   if (response.ranges_size() != request.items_size()) {
     return absl::InternalError("sequence service: wrong number of ranges");
