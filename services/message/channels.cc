@@ -32,6 +32,18 @@ absl::StatusOr<std::string> Channels::GroupIdOf(const im::common::v1::Channel& c
   return channel.id();
 }
 
+template <typename Request>
+absl::Status Channels::CheckGroupFields(const Request& request) const {
+  if (absl::Status s = ValidateId(request.group_id(), "group_id"); !s.ok()) return s;
+  if (request.name().size() > options_.max_name_bytes ||
+      request.extra().size() > options_.max_extra_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("name is limited to ", options_.max_name_bytes,
+                                                   " bytes and extra to ",
+                                                   options_.max_extra_bytes));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> Channels::Uids(
     const google::protobuf::RepeatedPtrField<std::string>& uids) const {
   if (static_cast<size_t>(uids.size()) > options_.max_uids) {
@@ -45,13 +57,7 @@ absl::StatusOr<std::vector<std::string>> Channels::Uids(
 }
 
 absl::StatusOr<v1::Group> Channels::CreateGroup(const v1::CreateGroupRequest& request) {
-  if (absl::Status s = ValidateId(request.group_id(), "group_id"); !s.ok()) return s;
-  if (request.name().size() > options_.max_name_bytes ||
-      request.extra().size() > options_.max_extra_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("name is limited to ", options_.max_name_bytes,
-                                                   " bytes and extra to ",
-                                                   options_.max_extra_bytes));
-  }
+  if (absl::Status s = CheckGroupFields(request); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> uids = Uids(request.subscriber_uids());
   if (!uids.ok()) return uids.status();
   absl::StatusOr<GroupRow> row =
@@ -61,13 +67,7 @@ absl::StatusOr<v1::Group> Channels::CreateGroup(const v1::CreateGroupRequest& re
 }
 
 absl::StatusOr<v1::Group> Channels::UpdateGroup(const v1::UpdateGroupRequest& request) {
-  if (absl::Status s = ValidateId(request.group_id(), "group_id"); !s.ok()) return s;
-  if (request.name().size() > options_.max_name_bytes ||
-      request.extra().size() > options_.max_extra_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("name is limited to ", options_.max_name_bytes,
-                                                   " bytes and extra to ",
-                                                   options_.max_extra_bytes));
-  }
+  if (absl::Status s = CheckGroupFields(request); !s.ok()) return s;
   absl::StatusOr<GroupRow> row = store_->UpdateGroup(
       request.group_id(),
       request.has_name() ? std::optional<std::string>(request.name()) : std::nullopt,

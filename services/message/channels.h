@@ -47,6 +47,9 @@ class Channels {
  private:
   // The group id of a GROUP channel; INVALID_ARGUMENT for anything else.
   absl::StatusOr<std::string> GroupIdOf(const im::common::v1::Channel& channel) const;
+  // The group id and the size limits of name and extra (Create- or UpdateGroupRequest).
+  template <typename Request>
+  absl::Status CheckGroupFields(const Request& request) const;
   // The uids, validated and at most max_uids of them.
   absl::StatusOr<std::vector<std::string>> Uids(
       const google::protobuf::RepeatedPtrField<std::string>& uids) const;
