@@ -36,6 +36,28 @@ return 0
   return *script;
 }
 
+// Writes the device's entry unless it would move it off a newer connection: the stored entry must
+// be absent, expired, of this gateway, or no newer than this one. Otherwise a gateway refreshing a
+// half-open socket would point the device back at itself after it reconnected elsewhere. KEYS[1] =
+// hash, ARGV = device_id, value, gateway, connected_at_ms, ttl ms, now ms. Returns 1 if written.
+RedisScript& RegisterScript() {
+  static RedisScript* script = new RedisScript(R"lua(
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then
+  local gateway, connected, expires = string.match(old, '^([^|]*)|[^|]*|([^|]*)|([^|]*)$')
+  connected, expires = tonumber(connected), tonumber(expires)
+  if gateway and gateway ~= ARGV[3] and connected and expires and
+      connected > tonumber(ARGV[4]) and expires > tonumber(ARGV[6]) then
+    return 0
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+)lua");
+  return *script;
+}
+
 absl::Status FirstError(const std::vector<RedisReply>& replies) {
   for (const RedisReply& reply : replies) {
     if (reply.is_error()) return RedisErrorStatus(reply);
@@ -50,19 +72,22 @@ PresenceStore::PresenceStore(RedisPool& redis, absl::Duration ttl) : redis_(redi
 absl::Status PresenceStore::Register(const std::vector<PresenceEntry>& entries) {
   if (entries.empty()) return absl::OkStatus();
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  const std::string now = absl::StrCat(now_ms);
   const std::string ttl_ms = absl::StrCat(absl::ToInt64Milliseconds(ttl_));
-  std::vector<RedisCommand> commands;
-  commands.reserve(entries.size() * 2);
+  std::vector<RedisCommand> calls;
+  calls.reserve(entries.size());
   for (const PresenceEntry& entry : entries) {
     PresenceEntry stamped = entry;
     stamped.expires_at_ms = now_ms + absl::ToInt64Milliseconds(ttl_);
-    std::string key = PresenceKey(entry.uid);
-    commands.push_back({"HSET", key, entry.device_id, EncodeValue(stamped)});
-    commands.push_back({"PEXPIRE", std::move(key), ttl_ms});
+    calls.push_back({"1", PresenceKey(entry.uid), entry.device_id, EncodeValue(stamped),
+                     entry.gateway, absl::StrCat(entry.connected_at_ms), ttl_ms, now});
   }
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  return FirstError(*replies);
+  return redis_.Run([&](RedisConnection& connection) -> absl::Status {
+    absl::StatusOr<std::vector<RedisReply>> replies =
+        connection.EvalPipeline(RegisterScript(), calls);
+    if (!replies.ok()) return replies.status();
+    return FirstError(*replies);
+  });
 }
 
 absl::Status PresenceStore::Unregister(

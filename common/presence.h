@@ -40,7 +40,8 @@ class PresenceStore {
   absl::Duration ttl() const { return ttl_; }
 
   // Writes (or refreshes) the entries in one pipeline; each expires `ttl` from now. A device
-  // already registered by another gateway is taken over: the newest connection wins.
+  // registered by another gateway is taken over unless that entry is live and has a later
+  // connected_at_ms: the newest connection wins, whatever order the writes arrive in.
   absl::Status Register(const std::vector<PresenceEntry>& entries);
 
   // Removes each (uid, device_id) only where it still names `gateway`, so a device that reconnected

@@ -3,8 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
-#include <set>
 
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "services/gateway/reason_codes.h"
 
 namespace im::gateway {
@@ -75,12 +76,27 @@ std::shared_ptr<im::gateway::v1::GatewayService::Stub> Kicker::StubFor(const std
   return stub;
 }
 
-void Kicker::KickRemote(const std::string& uid, int device_flag, const std::string& keep_device_id,
-                        im::common::v1::ReasonCode reason, const std::string& message,
-                        std::function<void(absl::StatusOr<int>)> done) {
-  const bool queued = workers_->TrySubmit(
-      [=, this] { KickRemoteNow(uid, device_flag, keep_device_id, reason, message, done); });
-  if (!queued) done(absl::UnavailableError("gateway busy, could not look up presence"));
+void Kicker::ReplaceElsewhere(const ConnectionInfo& info, MultiDevicePolicy policy,
+                              std::function<void()> looked_up) {
+  auto logged = [uid = info.uid](absl::StatusOr<int> kicked) {
+    if (!kicked.ok()) {
+      log::Warning("remote_kick_failed",
+                   {{"uid", uid}, {"error", std::string(kicked.status().message())}});
+    }
+  };
+  const bool queued = workers_->TrySubmit([=, this] {
+    const std::string message = absl::StrCat("replaced by device ", info.device_id);
+    if (policy == MultiDevicePolicy::kKickSameFlag) {
+      KickRemoteNow(info.uid, info.device_flag, "", im::common::v1::REASON_CODE_KICKED, message,
+                    logged, looked_up);
+    } else {
+      CloseDeviceElsewhere(info, message, logged, looked_up);
+    }
+  });
+  if (!queued) {
+    logged(absl::UnavailableError("gateway busy, could not look up presence"));
+    looked_up();
+  }
 }
 
 void Kicker::Kick(const std::string& uid, int device_flag, const std::string& message,
@@ -108,8 +124,10 @@ void Kicker::Kick(const std::string& uid, int device_flag, const std::string& me
 void Kicker::KickRemoteNow(const std::string& uid, int device_flag,
                            const std::string& keep_device_id, im::common::v1::ReasonCode reason,
                            const std::string& message,
-                           std::function<void(absl::StatusOr<int>)> done) {
+                           std::function<void(absl::StatusOr<int>)> done,
+                           const std::function<void()>& looked_up) {
   absl::StatusOr<std::vector<std::vector<PresenceEntry>>> found = presence_->Lookup({uid});
+  if (looked_up) looked_up();
   if (!found.ok()) {
     done(found.status());
     return;
@@ -121,6 +139,32 @@ void Kicker::KickRemoteNow(const std::string& uid, int device_flag,
     if (!keep_device_id.empty() && entry.device_id == keep_device_id) continue;
     gateways.insert(entry.gateway);
   }
+  DisconnectOn(gateways, uid, device_flag, keep_device_id, reason, message, std::move(done));
+}
+
+void Kicker::CloseDeviceElsewhere(const ConnectionInfo& info, const std::string& message,
+                                  std::function<void(absl::StatusOr<int>)> done,
+                                  const std::function<void()>& looked_up) {
+  absl::StatusOr<std::vector<std::vector<PresenceEntry>>> found = presence_->Lookup({info.uid});
+  looked_up();
+  if (!found.ok()) {
+    done(found.status());
+    return;
+  }
+  std::set<std::string> holding, shared;
+  for (const PresenceEntry& entry : found->front()) {
+    if (entry.gateway == self_ || entry.device_flag != info.device_flag) continue;
+    (entry.device_id == info.device_id ? holding : shared).insert(entry.gateway);
+  }
+  for (const std::string& gateway : shared) holding.erase(gateway);
+  DisconnectOn(holding, info.uid, info.device_flag, "", im::common::v1::REASON_CODE_KICKED, message,
+               std::move(done));
+}
+
+void Kicker::DisconnectOn(const std::set<std::string>& gateways, const std::string& uid,
+                          int device_flag, const std::string& keep_device_id,
+                          im::common::v1::ReasonCode reason, const std::string& message,
+                          std::function<void(absl::StatusOr<int>)> done) {
   if (gateways.empty()) {
     done(0);
     return;

@@ -3,12 +3,13 @@
 // replaces older ones of its flag on every gateway) and by UserService.Kick.
 //
 //   int here = kicker.KickLocal(uid, flag, keep_device, REASON_CODE_KICKED, "replaced");
-//   kicker.KickRemote(uid, flag, keep_device, REASON_CODE_KICKED, "replaced", [](auto n) {...});
+//   kicker.ReplaceElsewhere(conn->info(), policy, [] { /* now write presence */ });
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -35,12 +36,16 @@ class Kicker {
   int KickLocal(const std::string& uid, int device_flag, const std::string& keep_device_id,
                 im::common::v1::ReasonCode reason, const std::string& message);
 
-  // The same on every other gateway that presence says holds such a device. `done` gets the total
-  // they closed, or the first failure (presence unreadable, a gateway unreachable) once every call
-  // has ended; it runs on a worker or gRPC thread and must not block.
-  void KickRemote(const std::string& uid, int device_flag, const std::string& keep_device_id,
-                  im::common::v1::ReasonCode reason, const std::string& message,
-                  std::function<void(absl::StatusOr<int>)> done);
+  // For `info`'s device, which just connected here: closes with DISCONNECT(KICKED) what it replaces
+  // on other gateways, found through presence. Under kKickSameFlag that is every connection of
+  // its flag, its own older ones included (a half-open socket after the device moved). Under
+  // kAllow only the device's own: a Disconnect cannot name one device, so it goes only to gateways
+  // where presence shows no other device of that flag; elsewhere the old connection stays until
+  // it closes or idles out, while presence already points at the newer one. `looked_up` runs once
+  // presence was read (or could not be), on any thread: the new entry must be written only then,
+  // since it replaces, and so hides, the device's old gateway. Failures are logged.
+  void ReplaceElsewhere(const ConnectionInfo& info, MultiDevicePolicy policy,
+                        std::function<void()> looked_up);
 
   // UserService.Kick: deletes the tokens first when `revoke_token` (so the devices cannot come
   // back with them), then closes the devices here and on other gateways with KICKED. `done` gets
@@ -49,10 +54,21 @@ class Kicker {
             std::function<void(absl::StatusOr<int>)> done);
 
  private:
-  // KickRemote's work, on a worker thread.
+  // Disconnect on every other gateway that presence says holds a matching device; `looked_up`
+  // (may be null) runs after the presence read. On a worker thread.
   void KickRemoteNow(const std::string& uid, int device_flag, const std::string& keep_device_id,
                      im::common::v1::ReasonCode reason, const std::string& message,
-                     std::function<void(absl::StatusOr<int>)> done);
+                     std::function<void(absl::StatusOr<int>)> done,
+                     const std::function<void()>& looked_up = nullptr);
+  // ReplaceElsewhere's kAllow case, on a worker thread.
+  void CloseDeviceElsewhere(const ConnectionInfo& info, const std::string& message,
+                            std::function<void(absl::StatusOr<int>)> done,
+                            const std::function<void()>& looked_up);
+
+  // Sends Disconnect(uid, device_flag, keep_device_id) to each of `gateways`.
+  void DisconnectOn(const std::set<std::string>& gateways, const std::string& uid, int device_flag,
+                    const std::string& keep_device_id, im::common::v1::ReasonCode reason,
+                    const std::string& message, std::function<void(absl::StatusOr<int>)> done);
 
   std::shared_ptr<im::gateway::v1::GatewayService::Stub> StubFor(const std::string& address);
 

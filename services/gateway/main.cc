@@ -57,7 +57,8 @@ ABSL_FLAG(absl::Duration, presence_ttl, absl::Seconds(60),
           "Presence entries expire this long after the last refresh (every ttl/3).");
 ABSL_FLAG(absl::Duration, message_timeout, absl::Seconds(5),
           "Deadline of calls to the message service and to other gateways.");
-ABSL_FLAG(int, send_batch_max, 256, "Most SENDs in one MessageService.Send call.");
+ABSL_FLAG(int, send_batch_max, 256,
+          "Most SENDs in one MessageService.Send call; 1..1000, the message service's limit.");
 ABSL_FLAG(int, send_shards, 4,
           "Independent send pipelines (by channel), each with one call in flight.");
 ABSL_FLAG(int, send_queue_max, 8192,
@@ -131,8 +132,13 @@ int main(int argc, char** argv) {
   const int send_batch = absl::GetFlag(FLAGS_send_batch_max);
   const int send_shards = absl::GetFlag(FLAGS_send_shards);
   const int send_queue = absl::GetFlag(FLAGS_send_queue_max);
-  if (send_batch < 1 || send_shards < 1 || send_queue < 1) {
-    Fail("--send_batch_max, --send_shards and --send_queue_max must be positive");
+  // The message service refuses a Send of more items than this, which would fail whole batches.
+  constexpr int kMaxSendBatch = 1000;
+  if (send_batch < 1 || send_batch > kMaxSendBatch) {
+    Fail(absl::StrCat("--send_batch_max must be 1..", kMaxSendBatch, ", got ", send_batch));
+  }
+  if (send_shards < 1 || send_queue < 1) {
+    Fail("--send_shards and --send_queue_max must be positive");
   }
   int ws_threads = absl::GetFlag(FLAGS_ws_threads);
   if (ws_threads < 0) Fail("--ws_threads must be >= 0");

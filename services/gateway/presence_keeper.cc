@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "services/gateway/reason_codes.h"
 
 namespace im::gateway {
 namespace {
@@ -49,7 +50,8 @@ PresenceEntry PresenceKeeper::EntryFor(const ConnectionInfo& info) const {
   return entry;
 }
 
-void PresenceKeeper::Register(const ConnectionInfo& info, std::function<void()> written) {
+void PresenceKeeper::Register(const ConnectionInfo& info,
+                              std::function<void(absl::Status)> written) {
   Enqueue({.add = true, .entry = EntryFor(info), .written = std::move(written)});
 }
 
@@ -61,17 +63,30 @@ void PresenceKeeper::Unregister(const std::string& uid, const std::string& devic
 }
 
 void PresenceKeeper::Enqueue(Op op) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (stopping_) return;
-  pending_.push_back(std::move(op));
-  ScheduleLocked();
+  absl::Status refused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      refused = WithReason(absl::UnavailableError("the gateway is shutting down"),
+                           im::common::v1::REASON_CODE_SERVER_SHUTDOWN);
+    } else {
+      pending_.push_back(std::move(op));
+      // A full pool leaves an op without a waiter queued for the next refresh tick; one with a
+      // waiter (a CONNECT) is refused now rather than kept waiting that long.
+      if (ScheduleLocked() || !pending_.back().written) return;
+      op = std::move(pending_.back());
+      pending_.pop_back();
+      refused = absl::UnavailableError("the gateway is busy; retry later");
+    }
+  }
+  if (op.written) op.written(std::move(refused));
 }
 
-void PresenceKeeper::ScheduleLocked() {
-  if (flush_scheduled_ || stopping_) return;
-  flush_scheduled_ = true;
-  // A full pool leaves the ops queued; the next refresh tick schedules them again.
-  if (!workers_->TrySubmit([this] { Flush(); })) flush_scheduled_ = false;
+bool PresenceKeeper::ScheduleLocked() {
+  if (flush_scheduled_) return true;
+  if (stopping_) return false;
+  flush_scheduled_ = workers_->TrySubmit([this] { Flush(); });
+  return flush_scheduled_;
 }
 
 void PresenceKeeper::Flush() {
@@ -95,8 +110,9 @@ void PresenceKeeper::Flush() {
     }
     LogFailure("register", presence_->Register(adds));
     LogFailure("unregister", presence_->Unregister(gateway_, removes));
+    // A failed write (logged above) still lets the connection in: the next refresh retries it.
     for (const Op& op : ops) {
-      if (op.written) op.written();
+      if (op.written) op.written(absl::OkStatus());
     }
     // The snapshot is taken after the ops above were applied: a connection closing from now on
     // queues its removal for the next round, after this refresh.

@@ -6,7 +6,7 @@
 //
 //   PresenceKeeper keeper(&presence, &workers, &hub, "10.0.0.7:7002");
 //   keeper.Start();
-//   keeper.Register(conn->info(), [] { /* now send CONNACK */ });
+//   keeper.Register(conn->info(), [](absl::Status s) { /* CONNACK, or refuse if !s.ok() */ });
 //   keeper.Unregister(uid, device);  // after close
 #pragma once
 
@@ -36,10 +36,13 @@ class PresenceKeeper {
   // Stops the refresh thread and waits for a running write to finish. Idempotent.
   void Stop();
 
-  // `written` runs on a worker thread once the entry's write was attempted, so the caller can send
-  // CONNACK only when deliveries can find the device. A failed write is logged and retried by the
-  // next refresh; the device syncs what it misses meanwhile.
-  void Register(const ConnectionInfo& info, std::function<void()> written);
+  // `written` runs once the entry's write was attempted (on a worker thread), so the caller can
+  // send CONNACK only when deliveries can find the device. It gets OK even if Redis failed: that
+  // is logged and retried by the next refresh, and the device syncs what it misses meanwhile. It
+  // gets UNAVAILABLE at once, on the calling thread, when the worker pool is full (the write would
+  // wait for the next refresh tick), or SERVER_SHUTDOWN (WithReason) once stopping; nothing is
+  // written then and the caller should refuse the connection.
+  void Register(const ConnectionInfo& info, std::function<void(absl::Status)> written);
   void Unregister(const std::string& uid, const std::string& device_id);
 
   // Removes the entries of every connection in the hub now (shutdown); blocks on Redis.
@@ -49,12 +52,12 @@ class PresenceKeeper {
   struct Op {
     bool add;
     PresenceEntry entry;
-    std::function<void()> written;
+    std::function<void(absl::Status)> written;
   };
 
   void Enqueue(Op op);
-  // With mu_ held: makes sure one flush task is queued or running.
-  void ScheduleLocked();
+  // With mu_ held: makes sure one flush task is queued or running; false if none could be queued.
+  bool ScheduleLocked();
   void Flush();
   void RefreshLoop();
   PresenceEntry EntryFor(const ConnectionInfo& info) const;

@@ -50,7 +50,8 @@ void RequestHandler::Handle(const std::shared_ptr<Connection>& conn, Frame frame
       HandleSend(conn, std::move(frame), encoding);
       return;
     case Frame::kRecvack:
-      // Delivery state per device (seed 003) is tracked by later issues; counted for now.
+      // Only counted: delivery state is derivable from read and sync positions, and this
+      // protocol version keeps no per-message delivered state.
       metrics_->recvacks->Increment();
       return;
     case Frame::kSyncChannelMessagesRequest:

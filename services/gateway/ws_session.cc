@@ -217,26 +217,30 @@ void WsSession::OnAuthenticated(const absl::Status& status, const std::string& r
     if (!same_device) deps_->presence->Unregister(old->info().uid, old->info().device_id);
   }
   deps_->metrics->kicks->Increment(static_cast<double>(replaced.size()));
-  if (policy == MultiDevicePolicy::kKickSameFlag) {
-    deps_->kicker->KickRemote(
-        info_.uid, info_.device_flag, info_.device_id, im::common::v1::REASON_CODE_KICKED,
-        absl::StrCat("replaced by device ", info_.device_id),
-        [uid = info_.uid](absl::StatusOr<int> kicked) {
-          if (!kicked.ok()) {
-            log::Warning("remote_kick_failed",
-                         {{"uid", uid}, {"error", std::string(kicked.status().message())}});
-          }
-        });
-  }
   // CONNACK waits for the presence write: a peer may send the moment the client sees it, and
-  // that message must find this device live, not only by the next sync.
-  deps_->presence->Register(info_, [self = shared_from_this(), request_id] {
-    net::post(self->ws_.get_executor(), [self, request_id] { self->OnRegistered(request_id); });
-  });
+  // that message must find this device live, not only by the next sync. The write itself waits
+  // for the kicker's presence read, which it would hide the device's old gateway from.
+  deps_->kicker->ReplaceElsewhere(
+      info_, policy, [self = shared_from_this(), info = info_, request_id] {
+        self->deps_->presence->Register(info, [self, request_id](absl::Status status) {
+          net::post(self->ws_.get_executor(), [self, request_id, status = std::move(status)] {
+            self->OnRegistered(request_id, status);
+          });
+        });
+      });
 }
 
-void WsSession::OnRegistered(const std::string& request_id) {
+void WsSession::OnRegistered(const std::string& request_id, const absl::Status& status) {
   if (state_ != State::kAuthenticating) {
+    DoRead();
+    return;
+  }
+  if (!status.ok()) {
+    held_.clear();
+    held_bytes_ = 0;
+    LeaveHub();
+    state_ = State::kAwaitConnect;
+    RefuseConnect(request_id, ReasonFor(status), std::string(status.message()));
     DoRead();
     return;
   }
@@ -251,6 +255,8 @@ void WsSession::OnRegistered(const std::string& request_id) {
       static_cast<uint32_t>(absl::ToInt64Seconds(deps_->options->idle_timeout)));
   ack->set_max_frame_bytes(static_cast<uint32_t>(deps_->options->max_frame_bytes));
   Enqueue(MakeOutFrame(frame, info_.encoding));
+  held_bytes_ = 0;
+  for (OutFrame& held : std::exchange(held_, {})) Enqueue(std::move(held));
   DoRead();
 }
 
@@ -269,8 +275,14 @@ void WsSession::RefuseConnect(const std::string& request_id, ReasonCode reason,
 void WsSession::Push(std::vector<OutFrame> frames) {
   net::post(ws_.get_executor(), [self = shared_from_this(), frames = std::move(frames)]() mutable {
     for (OutFrame& frame : frames) {
-      if (self->state_ != State::kConnected) return;
-      self->Enqueue(std::move(frame));
+      if (self->state_ == State::kConnected) {
+        self->Enqueue(std::move(frame));
+      } else if (self->state_ == State::kAuthenticating && self->in_hub_) {
+        // Deliveries already find this connection while its presence write is on the way.
+        self->Hold(std::move(frame));
+      } else {
+        return;
+      }
     }
   });
 }
@@ -300,6 +312,21 @@ void WsSession::Enqueue(OutFrame frame, bool last) {
   queued_bytes_ += frame.data->size();
   queue_.push_back(std::move(frame));
   if (!writing_) DoWrite();
+}
+
+void WsSession::Hold(OutFrame frame) {
+  const GatewayOptions& options = *deps_->options;
+  if (held_.size() >= options.write_queue_max_frames ||
+      held_bytes_ + frame.data->size() > options.write_queue_max_bytes) {
+    deps_->metrics->slow_consumer_closes->Increment();
+    held_.clear();
+    held_bytes_ = 0;
+    CloseWithDisconnect(im::common::v1::REASON_CODE_SLOW_CONSUMER,
+                        "the connection could not keep up with its pushes", info_.encoding);
+    return;
+  }
+  held_bytes_ += frame.data->size();
+  held_.push_back(std::move(frame));
 }
 
 void WsSession::DoWrite() {
@@ -382,11 +409,14 @@ void WsSession::Finish() {
   timer_.cancel();
   CutSocket();
   if (counted_) deps_->metrics->connections->Decrement();
-  if (in_hub_) {
-    in_hub_ = false;
-    deps_->metrics->authenticated->Decrement();
-    if (deps_->hub->Remove(*this)) deps_->presence->Unregister(info_.uid, info_.device_id);
-  }
+  LeaveHub();
+}
+
+void WsSession::LeaveHub() {
+  if (!in_hub_) return;
+  in_hub_ = false;
+  deps_->metrics->authenticated->Decrement();
+  if (deps_->hub->Remove(*this)) deps_->presence->Unregister(info_.uid, info_.device_id);
 }
 
 }  // namespace im::gateway

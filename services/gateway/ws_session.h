@@ -60,8 +60,9 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void OnMessage(bool text);
   void OnConnect(const im::client::v1::Frame& frame, Encoding encoding);
   void OnAuthenticated(const absl::Status& status, const std::string& request_id);
-  // The device is in presence: CONNACK, then serve frames.
-  void OnRegistered(const std::string& request_id);
+  // The presence write was attempted: CONNACK and the pushes held meanwhile, then serve frames;
+  // or, if it could not even be queued (`status`), refuse the CONNECT.
+  void OnRegistered(const std::string& request_id, const absl::Status& status);
   // Answers CONNECT with a failing CONNACK and closes.
   void RefuseConnect(const std::string& request_id, im::common::v1::ReasonCode reason,
                      std::string message);
@@ -69,6 +70,9 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   // Queues a frame; over the queue bounds the connection is closed with SLOW_CONSUMER. `last`
   // is the final frame of a closing connection, which bypasses the bounds.
   void Enqueue(OutFrame frame, bool last = false);
+  // Keeps a push that arrives between joining the hub and CONNACK, within the write queue's
+  // bounds (beyond them: SLOW_CONSUMER), for OnRegistered to queue after the CONNACK.
+  void Hold(OutFrame frame);
   void DoWrite();
   void OnWrite(boost::beast::error_code ec, size_t bytes);
 
@@ -83,6 +87,9 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void ArmTimer(Clock::time_point at);
   void OnTimer(boost::beast::error_code ec);
 
+  // Out of the hub, and out of presence if it was the device's last connection here.
+  void LeaveHub();
+
   // The read loop ended: the connection is gone.
   void Finish();
 
@@ -96,6 +103,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
 
   std::deque<OutFrame> queue_;
   size_t queued_bytes_ = 0;
+  std::vector<OutFrame> held_;
+  size_t held_bytes_ = 0;
   bool writing_ = false;
   bool close_started_ = false;
   bool counted_ = false;

@@ -316,6 +316,31 @@ TEST_F(ChatTest, NewDeviceWithTheSameFlagKicksTheOlderOneAcrossGateways) {
   ExpectSameMessage(*got, *ack);
 }
 
+// A phone that moved to the other gateway while its old socket there still looks open: the old
+// connection is closed, and messages reach the new one.
+TEST_F(ChatTest, SameDeviceReconnectingToTheOtherGatewayReplacesItsOldConnection) {
+  const std::string alice = UniqueName("alice");
+  const std::string bob = UniqueName("bob");
+  auto old_socket = suite_->Login(alice, "phone", 0);
+  auto reconnected = suite_->Login(alice, "phone", 1);
+
+  std::optional<client::Frame> frame = testing::NextFrame(*old_socket, absl::Seconds(5));
+  ASSERT_TRUE(frame.has_value()) << "the old connection got no DISCONNECT";
+  ASSERT_TRUE(frame->has_disconnect()) << frame->ShortDebugString();
+  EXPECT_EQ(frame->disconnect().reason(), common::REASON_CODE_KICKED);
+  EXPECT_TRUE(old_socket->WaitClosed(absl::Seconds(5)));
+  EXPECT_TRUE(suite_->IsOnline(alice, "phone"))
+      << "the old gateway's cleanup removed the new entry";
+
+  auto bob_phone = suite_->Login(bob, "phone", 0);
+  absl::StatusOr<client::SendAck> ack = bob_phone->Send(PersonChannel(alice), "r1", "found you");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  ASSERT_EQ(ack->reason(), common::REASON_CODE_SUCCESS) << ack->message();
+  std::optional<common::Message> got = NextRecv(*reconnected);
+  ASSERT_TRUE(got.has_value()) << "the reconnected device does not receive";
+  ExpectSameMessage(*got, *ack);
+}
+
 TEST_F(ChatTest, BusinessServerSeesOnlineDevicesAndKicks) {
   const std::string alice = UniqueName("alice");
   auto phone = suite_->Login(alice, "phone", 1);

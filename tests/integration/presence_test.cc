@@ -67,6 +67,58 @@ TEST_F(PresenceTest, UnregisterKeepsADeviceThatMovedToAnotherGateway) {
   EXPECT_TRUE((*found)[0].empty());
 }
 
+TEST_F(PresenceTest, NewerConnectionSurvivesAnOlderGatewaysRefresh) {
+  PresenceStore presence(*redis_, absl::Seconds(30));
+  const std::string uid = UniqueName("flapper");
+  PresenceEntry old_socket = Entry(uid, "phone", "gw-a:1");
+  PresenceEntry reconnect = Entry(uid, "phone", "gw-b:1");
+  reconnect.connected_at_ms = old_socket.connected_at_ms + 5000;
+  ASSERT_TRUE(presence.Register({old_socket}).ok());
+  ASSERT_TRUE(presence.Register({reconnect}).ok());
+  // gw-a still holds the half-open socket and refreshes it; the device must stay on gw-b.
+  ASSERT_TRUE(presence.Register({old_socket}).ok());
+  auto found = presence.Lookup({uid});
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ((*found)[0].size(), 1u);
+  EXPECT_EQ((*found)[0][0].gateway, "gw-b:1");
+  EXPECT_EQ((*found)[0][0].connected_at_ms, reconnect.connected_at_ms);
+
+  // gw-b's own refresh still extends its entry.
+  const int64_t first_expiry = (*found)[0][0].expires_at_ms;
+  absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_TRUE(presence.Register({reconnect}).ok());
+  found = presence.Lookup({uid});
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ((*found)[0].size(), 1u);
+  EXPECT_GT((*found)[0][0].expires_at_ms, first_expiry);
+
+  // A connection newer still, back on gw-a, takes the device over again.
+  PresenceEntry back = Entry(uid, "phone", "gw-a:1");
+  back.connected_at_ms = reconnect.connected_at_ms + 1;
+  ASSERT_TRUE(presence.Register({back}).ok());
+  found = presence.Lookup({uid});
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ((*found)[0].size(), 1u);
+  EXPECT_EQ((*found)[0][0].gateway, "gw-a:1");
+}
+
+TEST_F(PresenceTest, AnExpiredNewerEntryDoesNotBlockARegistration) {
+  PresenceStore short_lived(*redis_, absl::Milliseconds(300));
+  PresenceStore long_lived(*redis_, absl::Seconds(30));
+  const std::string uid = UniqueName("revived");
+  PresenceEntry dead = Entry(uid, "phone", "dead-gw:1");
+  dead.connected_at_ms += 5000;
+  ASSERT_TRUE(short_lived.Register({dead}).ok());
+  // A second device keeps the key alive past the dead entry's own expiry.
+  ASSERT_TRUE(long_lived.Register({Entry(uid, "laptop", "live-gw:1", 3)}).ok());
+  absl::SleepFor(absl::Milliseconds(400));
+  ASSERT_TRUE(long_lived.Register({Entry(uid, "phone", "live-gw:1")}).ok());
+  auto found = long_lived.Lookup({uid});
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ((*found)[0].size(), 2u);
+  for (const PresenceEntry& entry : (*found)[0]) EXPECT_EQ(entry.gateway, "live-gw:1");
+}
+
 TEST_F(PresenceTest, ExpiredEntriesAreNotReturned) {
   PresenceStore short_lived(*redis_, absl::Milliseconds(300));
   PresenceStore long_lived(*redis_, absl::Seconds(30));
