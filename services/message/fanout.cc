@@ -1,5 +1,7 @@
 #include "services/message/fanout.h"
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -11,10 +13,53 @@
 namespace im::message {
 namespace {
 
-// Per gateway: the request being built and which batch item its last DeliverItem is for.
-struct GatewayBatch {
-  im::gateway::v1::DeliverRequest request;
-  size_t last_item = SIZE_MAX;
+// Upper bounds on what protobuf adds around a DeliverItem in a request (tag and a length prefix
+// of up to 5 bytes) and around one Recipient with its uid and cmd_seq (tags, length prefixes and a
+// 10-byte varint), so an estimated request size is never below the serialized one.
+constexpr size_t kItemOverhead = 6;
+constexpr size_t kRecipientOverhead = 24;
+
+size_t PayloadBytes(const FanoutItem& item) { return item.item.message().payload().size(); }
+
+// One gateway's share of a batch as it is split into requests of at most `max_bytes`.
+class RequestBuilder {
+ public:
+  explicit RequestBuilder(size_t max_bytes) : max_bytes_(max_bytes) { requests_.emplace_back(); }
+
+  // Adds `uid` (with its cmd_seq, 0 = none) as a recipient of batch item `index`, whose body is
+  // `body` of `body_bytes` serialized bytes. Items arrive in batch order.
+  void Add(size_t index, const im::gateway::v1::DeliverItem& body, size_t body_bytes,
+           const std::string& uid, int64_t cmd_seq) {
+    const size_t recipient_bytes = uid.size() + kRecipientOverhead;
+    bool new_item = last_item_ != index;
+    if (bytes_ > 0 &&
+        bytes_ + recipient_bytes + (new_item ? body_bytes + kItemOverhead : 0) > max_bytes_) {
+      // The rest of this item's recipients go with a copy of its body in the next request.
+      requests_.emplace_back();
+      bytes_ = 0;
+      new_item = true;
+    }
+    if (new_item) {
+      *requests_.back().add_items() = body;
+      last_item_ = index;
+      bytes_ += body_bytes + kItemOverhead;
+    }
+    im::gateway::v1::DeliverRequest& request = requests_.back();
+    im::gateway::v1::Recipient* recipient =
+        request.mutable_items(request.items_size() - 1)->add_recipients();
+    recipient->set_uid(uid);
+    recipient->set_cmd_seq(cmd_seq);
+    bytes_ += recipient_bytes;
+  }
+
+  std::vector<im::gateway::v1::DeliverRequest> Take() { return std::move(requests_); }
+
+ private:
+  size_t max_bytes_;
+  std::vector<im::gateway::v1::DeliverRequest> requests_;
+  // Estimated size of requests_.back().
+  size_t bytes_ = 0;
+  size_t last_item_ = SIZE_MAX;
 };
 
 bool IsExcluded(const PresenceEntry& entry, const im::gateway::v1::DeliverItem& item) {
@@ -65,10 +110,14 @@ void Fanout::Enqueue(size_t lane_index, std::vector<FanoutItem> items) {
   {
     std::lock_guard<std::mutex> lock(lane.mu);
     for (FanoutItem& item : items) {
-      if (lane.queue.size() >= options_.max_queue) {
+      const size_t bytes = PayloadBytes(item);
+      // Once one is dropped the later ones are too, so what is pushed has no hole in the middle.
+      if (dropped > 0 || lane.queue.size() >= options_.max_queue ||
+          (!lane.queue.empty() && lane.queued_bytes + bytes > options_.max_queue_bytes)) {
         ++dropped;
         continue;
       }
+      lane.queued_bytes += bytes;
       lane.queue.push_back(std::move(item));
     }
   }
@@ -87,6 +136,7 @@ void Fanout::Loop(Lane& lane) {
       lane.cv.wait(lock, [&] { return lane.stopping || !lane.queue.empty(); });
       if (lane.queue.empty()) return;
       while (!lane.queue.empty() && batch.size() < options_.max_batch) {
+        lane.queued_bytes -= PayloadBytes(lane.queue.front());
         batch.push_back(std::move(lane.queue.front()));
         lane.queue.pop_front();
       }
@@ -129,6 +179,43 @@ std::vector<std::vector<std::string>> Fanout::Recipients(const std::vector<Fanou
   return recipients;
 }
 
+// One gateway's requests of a batch, sent in order.
+struct Fanout::GatewayRequests {
+  std::string address;
+  std::vector<im::gateway::v1::DeliverRequest> requests;
+};
+
+std::vector<Fanout::GatewayRequests> Fanout::BuildRequests(
+    const std::vector<FanoutItem>& items, const std::vector<std::vector<std::string>>& recipients,
+    const std::vector<std::vector<PresenceEntry>>& presence,
+    const absl::flat_hash_map<std::string, size_t>& uid_index) const {
+  absl::flat_hash_map<std::string, RequestBuilder> builders;
+  std::vector<std::string> addresses;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const FanoutItem& item = items[i];
+    if (recipients[i].empty()) continue;
+    const size_t body_bytes = item.item.ByteSizeLong();
+    for (size_t k = 0; k < recipients[i].size(); ++k) {
+      const std::string& uid = recipients[i][k];
+      absl::flat_hash_set<std::string_view> gateways_of_uid;
+      for (const PresenceEntry& entry : presence[uid_index.at(uid)]) {
+        // A gateway whose only device of this uid is the excluded one has nothing to push.
+        if (IsExcluded(entry, item.item) || !gateways_of_uid.insert(entry.gateway).second) continue;
+        auto [it, inserted] = builders.try_emplace(entry.gateway, options_.max_request_bytes);
+        if (inserted) addresses.push_back(entry.gateway);
+        it->second.Add(i, item.item, body_bytes, uid, item.cmd_seqs.empty() ? 0 : item.cmd_seqs[k]);
+      }
+    }
+  }
+  std::vector<GatewayRequests> result;
+  result.reserve(addresses.size());
+  for (std::string& address : addresses) {
+    std::vector<im::gateway::v1::DeliverRequest> requests = builders.at(address).Take();
+    result.push_back({std::move(address), std::move(requests)});
+  }
+  return result;
+}
+
 void Fanout::DeliverBatch(const std::vector<FanoutItem>& items) {
   const std::vector<std::vector<std::string>> recipients = Recipients(items);
 
@@ -147,45 +234,35 @@ void Fanout::DeliverBatch(const std::vector<FanoutItem>& items) {
     return;
   }
 
-  absl::flat_hash_map<std::string, GatewayBatch> batches;
-  for (size_t i = 0; i < items.size(); ++i) {
-    const FanoutItem& item = items[i];
-    for (size_t k = 0; k < recipients[i].size(); ++k) {
-      const std::string& uid = recipients[i][k];
-      absl::flat_hash_set<std::string_view> gateways_of_uid;
-      for (const PresenceEntry& entry : (*presence)[uid_index.at(uid)]) {
-        // A gateway whose only device of this uid is the excluded one has nothing to push.
-        if (IsExcluded(entry, item.item) || !gateways_of_uid.insert(entry.gateway).second) continue;
-        GatewayBatch& batch = batches[entry.gateway];
-        if (batch.last_item != i) {
-          batch.last_item = i;
-          *batch.request.add_items() = item.item;
-        }
-        im::gateway::v1::Recipient* recipient =
-            batch.request.mutable_items(batch.request.items_size() - 1)->add_recipients();
-        recipient->set_uid(uid);
-        if (!item.cmd_seqs.empty()) recipient->set_cmd_seq(item.cmd_seqs[k]);
-      }
-    }
-  }
-  if (batches.empty()) return;
+  std::vector<GatewayRequests> gateways = BuildRequests(items, recipients, *presence, uid_index);
+  if (gateways.empty()) return;
 
   std::mutex mu;
   std::condition_variable cv;
-  size_t outstanding = batches.size();
-  for (auto& [address, batch] : batches) {
+  size_t outstanding = gateways.size();
+  // Sends request `next` of a gateway; its callback starts the one after it, so a gateway sees
+  // the batch in order.
+  std::function<void(GatewayRequests&, size_t)> send = [&](GatewayRequests& gateway, size_t next) {
     deliver_calls_.Increment();
-    gateways_->Deliver(address, std::move(batch.request),
-                       [&, address = address](const grpc::Status& status) {
+    gateways_->Deliver(gateway.address, std::move(gateway.requests[next]),
+                       [&, &gateway = gateway, next](const grpc::Status& status) {
+                         if (status.ok() && next + 1 < gateway.requests.size()) {
+                           send(gateway, next + 1);
+                           return;
+                         }
                          if (!status.ok()) {
-                           failures_.Add({{"stage", "deliver"}}).Increment();
-                           log::Warning("deliver_failed",
-                                        {{"gateway", address}, {"error", status.error_message()}});
+                           // A gateway that failed would likely make each later request wait out
+                           // its deadline and hold up the lane; its devices catch up by sync.
+                           failures_.Add({{"stage", "deliver"}})
+                               .Increment(static_cast<double>(gateway.requests.size() - next));
+                           log::Warning("deliver_failed", {{"gateway", gateway.address},
+                                                           {"error", status.error_message()}});
                          }
                          std::lock_guard<std::mutex> lock(mu);
                          if (--outstanding == 0) cv.notify_all();
                        });
-  }
+  };
+  for (GatewayRequests& gateway : gateways) send(gateway, 0);
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return outstanding == 0; });
 }

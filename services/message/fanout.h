@@ -4,17 +4,22 @@
 //
 // Each lane has one worker and one ordered queue, and a worker starts a batch only after the
 // previous batch's calls have finished, so a channel (always on one lane) reaches every gateway in
-// seq order (DESIGN.md invariant 7). Delivery is best effort: failures are logged and counted,
-// never retried; devices that missed a push catch up by sync.
+// seq order (DESIGN.md invariant 7). A gateway's share of a batch is split into requests of at most
+// `max_request_bytes` (gRPC rejects messages over 4 MiB by default); they go out one after the
+// other, each started when the previous one finished, while different gateways run in parallel.
+// Delivery is best effort: failures are logged and counted, never retried; devices that missed a
+// push catch up by sync.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/presence.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
@@ -28,10 +33,15 @@ class Fanout {
  public:
   struct Options {
     int lanes = 4;
-    // Items waiting per lane; beyond it new items are dropped (and counted).
+    // Items and payload bytes waiting per lane; beyond either new items are dropped (and counted).
     size_t max_queue = 100000;
+    size_t max_queue_bytes = 64 << 20;
     // Most items delivered in one batch.
     size_t max_batch = 4096;
+    // Largest serialized DeliverRequest (estimated from above); one item's recipients are spread
+    // over several requests if they alone exceed it. A single item body larger than this still goes
+    // out, alone.
+    size_t max_request_bytes = 1 << 20;
   };
 
   // Counters are registered in `registry`.
@@ -45,7 +55,8 @@ class Fanout {
   // Queues items behind everything queued on `lane` before them.
   void Enqueue(size_t lane, std::vector<FanoutItem> items);
 
-  // Delivers one batch on the calling thread and returns when every Deliver call has finished.
+  // Delivers one batch on the calling thread and returns when every Deliver call has finished. A
+  // gateway that fails a request gets none of its later requests of this batch.
   void DeliverBatch(const std::vector<FanoutItem>& items);
 
  private:
@@ -53,11 +64,19 @@ class Fanout {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<FanoutItem> queue;
+    size_t queued_bytes = 0;
     bool stopping = false;
     std::thread thread;
   };
 
+  struct GatewayRequests;
+
   void Loop(Lane& lane);
+  // Splits the batch into each gateway's requests, in item order.
+  std::vector<GatewayRequests> BuildRequests(
+      const std::vector<FanoutItem>& items, const std::vector<std::vector<std::string>>& recipients,
+      const std::vector<std::vector<PresenceEntry>>& presence,
+      const absl::flat_hash_map<std::string, size_t>& uid_index) const;
   // The recipient uids of each item; empty where they could not be found.
   std::vector<std::vector<std::string>> Recipients(const std::vector<FanoutItem>& items);
 

@@ -1,5 +1,6 @@
 // The message service binary: channels and groups, the batched send path with fan-out to
 // gateways, and channel history over gRPC.
+#include <cstdint>
 #include <cstdio>
 
 #include "absl/flags/flag.h"
@@ -31,6 +32,8 @@ ABSL_FLAG(int, send_lanes, 4,
 ABSL_FLAG(int, send_max_batch, 512, "Most messages one lane commits as one batch.");
 ABSL_FLAG(int, send_max_queue, 100000,
           "Messages waiting per lane; beyond it sends fail at once with UNAVAILABLE.");
+ABSL_FLAG(int64_t, send_max_queue_bytes, int64_t{64} << 20,
+          "Payload bytes waiting per lane; beyond it sends fail at once with UNAVAILABLE.");
 ABSL_FLAG(int, max_payload_bytes, 64 * 1024, "Largest message payload; larger is TOO_LARGE.");
 ABSL_FLAG(int, sync_limit_default, 100, "Messages per SyncChannelMessages page when limit is 0.");
 ABSL_FLAG(int, sync_limit_max, 1000, "Most messages per SyncChannelMessages page.");
@@ -38,6 +41,9 @@ ABSL_FLAG(absl::Duration, deliver_timeout, absl::Seconds(2),
           "Deadline of one GatewayService.Deliver call; a missed push is caught up by sync.");
 ABSL_FLAG(int, fanout_max_queue, 100000,
           "Pushes waiting per fan-out lane; beyond it pushes are dropped and counted.");
+ABSL_FLAG(int64_t, fanout_max_queue_bytes, int64_t{64} << 20,
+          "Payload bytes of the pushes waiting per fan-out lane; beyond it pushes are dropped and "
+          "counted.");
 ABSL_FLAG(absl::Duration, node_lease_ttl, absl::Seconds(30),
           "Lease of this process's message-id node id; a crashed process's id is free after it.");
 
@@ -46,18 +52,21 @@ int main(int argc, char** argv) {
   const int lanes = absl::GetFlag(FLAGS_send_lanes);
   const int max_batch = absl::GetFlag(FLAGS_send_max_batch);
   const int max_queue = absl::GetFlag(FLAGS_send_max_queue);
+  const int64_t max_queue_bytes = absl::GetFlag(FLAGS_send_max_queue_bytes);
   const int max_payload = absl::GetFlag(FLAGS_max_payload_bytes);
   const int sync_default = absl::GetFlag(FLAGS_sync_limit_default);
   const int sync_max = absl::GetFlag(FLAGS_sync_limit_max);
   const int fanout_queue = absl::GetFlag(FLAGS_fanout_max_queue);
+  const int64_t fanout_queue_bytes = absl::GetFlag(FLAGS_fanout_max_queue_bytes);
   const absl::Duration lease_ttl = absl::GetFlag(FLAGS_node_lease_ttl);
-  if (lanes < 1 || max_batch < 1 || max_queue < 1 || max_payload < 1 || sync_default < 1 ||
-      sync_max < sync_default || fanout_queue < 1 || lease_ttl < absl::Seconds(3) ||
-      absl::GetFlag(FLAGS_sequence_addr).empty()) {
+  if (lanes < 1 || max_batch < 1 || max_queue < 1 || max_queue_bytes < 1 || max_payload < 1 ||
+      sync_default < 1 || sync_max < sync_default || fanout_queue < 1 || fanout_queue_bytes < 1 ||
+      lease_ttl < absl::Seconds(3) || absl::GetFlag(FLAGS_sequence_addr).empty()) {
     std::fprintf(stderr,
                  "message: --send_lanes, --send_max_batch, --send_max_queue, "
-                 "--max_payload_bytes, --sync_limit_default and --fanout_max_queue must be "
-                 "positive, --sync_limit_max >= --sync_limit_default, --node_lease_ttl >= 3s, "
+                 "--send_max_queue_bytes, --max_payload_bytes, --sync_limit_default, "
+                 "--fanout_max_queue and --fanout_max_queue_bytes must be positive, "
+                 "--sync_limit_max >= --sync_limit_default, --node_lease_ttl >= 3s, "
                  "--sequence_addr set\n");
     return 2;
   }
@@ -83,14 +92,17 @@ int main(int argc, char** argv) {
   runtime.AddMetrics(registry);
 
   im::message::Fanout fanout(&channel_store, &presence, &gateways,
-                             {.lanes = lanes, .max_queue = static_cast<size_t>(fanout_queue)},
+                             {.lanes = lanes,
+                              .max_queue = static_cast<size_t>(fanout_queue),
+                              .max_queue_bytes = static_cast<size_t>(fanout_queue_bytes)},
                              *registry);
   im::message::SendProcessor processor(&channel_store, &message_store, &sequence, &ids,
                                        {.max_payload_bytes = static_cast<size_t>(max_payload)});
   im::message::SendPipeline pipeline(&processor, &fanout,
                                      {.lanes = lanes,
                                       .max_batch = static_cast<size_t>(max_batch),
-                                      .max_queue = static_cast<size_t>(max_queue)});
+                                      .max_queue = static_cast<size_t>(max_queue),
+                                      .max_queue_bytes = static_cast<size_t>(max_queue_bytes)});
   im::message::MessageReader reader(&channel_store, &message_store,
                                     {.default_limit = static_cast<uint32_t>(sync_default),
                                      .max_limit = static_cast<uint32_t>(sync_max)});

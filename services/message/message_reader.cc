@@ -12,6 +12,13 @@ namespace im::message {
 
 namespace v1 = im::message::v1;
 
+namespace {
+
+// Upper bound on what protobuf adds around one message in a response (tag and length prefix).
+constexpr size_t kMessageOverhead = 6;
+
+}  // namespace
+
 absl::StatusOr<std::string> MessageReader::ReadableKey(const std::string& uid,
                                                        const im::common::v1::Channel& channel) {
   absl::StatusOr<std::string> key;
@@ -76,10 +83,27 @@ absl::StatusOr<v1::SyncChannelMessagesResponse> MessageReader::Sync(
       covered_to = rows.back().seq;
     }
   }
+  // Taken from the end the page starts at, so a page cut short by size still borders the rest of
+  // the range and the client's next page begins where this one ends.
+  std::vector<im::common::v1::Message> page;
+  size_t bytes = 0;
+  for (size_t n = 0; n < rows.size(); ++n) {
+    im::common::v1::Message message =
+        ToMessage(older ? rows[rows.size() - 1 - n] : rows[n], request.uid());
+    const size_t message_bytes = message.ByteSizeLong() + kMessageOverhead;
+    if (!page.empty() && bytes + message_bytes > options_.max_response_bytes) {
+      response.set_has_more(true);
+      (older ? covered_from : covered_to) = page.back().message_seq();
+      break;
+    }
+    bytes += message_bytes;
+    page.push_back(std::move(message));
+  }
+  if (older) std::reverse(page.begin(), page.end());
   response.mutable_covered()->set_start_seq(covered_from);
   // An empty range is reported as [from, from - 1].
   response.mutable_covered()->set_end_seq(std::max(covered_to, covered_from - 1));
-  for (const StoredMessage& row : rows) *response.add_messages() = ToMessage(row, request.uid());
+  for (im::common::v1::Message& message : page) *response.add_messages() = std::move(message);
   return response;
 }
 
@@ -105,10 +129,19 @@ absl::StatusOr<v1::GetMessagesResponse> MessageReader::Get(const v1::GetMessages
     index[by_seq ? m.seq : static_cast<int64_t>(m.message_id)] = &m;
   }
   v1::GetMessagesResponse response;
+  size_t bytes = 0;
   for (size_t i = 0; i < count; ++i) {
     const int64_t wanted = by_seq ? request.seqs(i) : static_cast<int64_t>(request.message_ids(i));
     auto it = index.find(wanted);
-    if (it != index.end()) *response.add_messages() = ToMessage(*it->second, request.uid());
+    if (it == index.end()) continue;
+    im::common::v1::Message* message = response.add_messages();
+    *message = ToMessage(*it->second, request.uid());
+    bytes += message->ByteSizeLong() + kMessageOverhead;
+    if (response.messages_size() > 1 && bytes > options_.max_response_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("the named messages come to more than ",
+                                                     options_.max_response_bytes,
+                                                     " bytes; ask for fewer per call"));
+    }
   }
   return response;
 }

@@ -21,6 +21,8 @@ class MessageReader {
     uint32_t max_limit = 1000;
     // Most seqs or ids one GetMessages may name.
     size_t max_get = 1000;
+    // Largest answer (messages, serialized), well under gRPC's default 4 MiB receive limit.
+    size_t max_response_bytes = 2 << 20;
   };
 
   MessageReader(ChannelStore* channels, MessageStore* messages, Options options)
@@ -29,13 +31,16 @@ class MessageReader {
   // Messages in ascending seq order. `covered` never extends past the channel's highest committed
   // seq, and every existing seq inside it is returned: commits of a channel never land below a
   // visible seq (MessageStore::InsertMessages), so a gap inside `covered` is final. has_more says
-  // more committed messages lie in the requested range beyond `covered`.
+  // more committed messages lie in the requested range beyond `covered`. A page ends early, with
+  // `covered` ending (NEWER) or starting (OLDER) at its last message, once its messages would pass
+  // max_response_bytes; it always holds at least one.
   // INVALID_ARGUMENT for a bad request, NOT_FOUND for an unknown or deleted group,
   // PERMISSION_DENIED when the uid is not a subscriber.
   absl::StatusOr<im::message::v1::SyncChannelMessagesResponse> Sync(
       const im::message::v1::SyncChannelMessagesRequest& request);
 
-  // The named messages that exist, in request order. Errors as for Sync.
+  // The named messages that exist, in request order. Errors as for Sync, and INVALID_ARGUMENT when
+  // more than one message is named and they come to more than max_response_bytes.
   absl::StatusOr<im::message::v1::GetMessagesResponse> Get(
       const im::message::v1::GetMessagesRequest& request);
 

@@ -65,9 +65,14 @@ void SendPipeline::Submit(std::vector<v1::SendItem> items, Done done) {
     {
       std::lock_guard<std::mutex> lock(lane.mu);
       for (size_t i : by_lane[l]) {
-        if (lane.stopping || lane.queue.size() >= options_.max_queue) {
+        const size_t bytes = call->items[i].payload().size();
+        // Once an item is refused, the lane's later items are too: a smaller one that still fits
+        // would otherwise commit ahead of the retry of an earlier one of its channel.
+        if (!refused.empty() || lane.stopping || lane.queue.size() >= options_.max_queue ||
+            (!lane.queue.empty() && lane.queued_bytes + bytes > options_.max_queue_bytes)) {
           refused.push_back(i);
         } else {
+          lane.queued_bytes += bytes;
           lane.queue.push_back(Entry{call, i});
         }
       }
@@ -96,6 +101,10 @@ void SendPipeline::Settle(const Entry& entry, v1::SendResult result) {
   }
 }
 
+size_t SendPipeline::PayloadBytes(const Entry& entry) {
+  return entry.call->items[entry.index].payload().size();
+}
+
 void SendPipeline::Loop(size_t lane_index) {
   Lane& lane = *lanes_[lane_index];
   for (;;) {
@@ -105,6 +114,7 @@ void SendPipeline::Loop(size_t lane_index) {
       lane.cv.wait(lock, [&] { return lane.stopping || !lane.queue.empty(); });
       if (lane.queue.empty()) return;
       while (!lane.queue.empty() && batch.size() < options_.max_batch) {
+        lane.queued_bytes -= PayloadBytes(lane.queue.front());
         batch.push_back(std::move(lane.queue.front()));
         lane.queue.pop_front();
       }

@@ -29,8 +29,10 @@ class SendPipeline {
     int lanes = 4;
     // Most items one lane processes as one batch.
     size_t max_batch = 512;
-    // Items waiting per lane; beyond it new items fail at once with UNAVAILABLE.
+    // Items and payload bytes waiting per lane; beyond either new items fail at once with
+    // UNAVAILABLE (an item always fits an empty lane).
     size_t max_queue = 100000;
+    size_t max_queue_bytes = 64 << 20;
   };
   using Done = std::function<void(std::vector<im::message::v1::SendResult>)>;
 
@@ -61,12 +63,14 @@ class SendPipeline {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Entry> queue;
+    size_t queued_bytes = 0;
     bool stopping = false;
     std::thread thread;
   };
 
   void Loop(size_t lane_index);
   static void Settle(const Entry& entry, im::message::v1::SendResult result);
+  static size_t PayloadBytes(const Entry& entry);
 
   SendProcessor* processor_;
   Fanout* fanout_;

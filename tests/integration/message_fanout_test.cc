@@ -1,5 +1,7 @@
 // Fan-out after commit: one Deliver per gateway per batch, carrying every item in seq order with
 // the recipients that gateway holds and the sender's device excluded.
+#include <map>
+
 #include "services/message/notifications.h"
 #include "tests/integration/message_fixture.h"
 
@@ -143,6 +145,100 @@ TEST_F(MessageFanoutTest, NotificationsTakeTheSamePath) {
 
   request.mutable_items(0)->clear_seq_update();
   EXPECT_EQ(ToFanoutItems(request, 100).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(MessageFanoutTest, LargeBatchesAreSplitIntoBoundedRequestsSentInOrder) {
+  RebuildPipeline({.max_payload_bytes = 64 * 1024}, {});
+  testing::FakeGateway gw;
+  const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
+  Online(b, "app", gw);
+  // 80 x 60 KB in one batch: one request would pass gRPC's 4 MiB limit and be refused whole.
+  std::vector<v1::SendItem> items;
+  for (int i = 0; i < 80; ++i) {
+    items.push_back(Item(a, Person(b), std::string(60000, static_cast<char>('a' + i % 26))));
+  }
+  const std::vector<v1::SendResult> results = Send(items);
+  for (const auto& r : results) ASSERT_EQ(r.reason(), im::common::v1::REASON_CODE_SUCCESS);
+
+  std::vector<im::gateway::v1::DeliverRequest> calls;
+  std::vector<int64_t> seqs;
+  for (int i = 0; i < 100 && seqs.size() < results.size(); ++i) {
+    calls = gw.WaitForCalls(calls.size() + 1, absl::Milliseconds(100));
+    seqs.clear();
+    for (const auto& call : calls) {
+      for (const auto& item : call.items()) seqs.push_back(item.message().message_seq());
+    }
+  }
+  EXPECT_GE(calls.size(), 5u);
+  for (const auto& call : calls) EXPECT_LE(call.ByteSizeLong(), size_t{1} << 20);
+  std::vector<int64_t> expected;
+  for (const auto& r : results) expected.push_back(r.message_seq());
+  EXPECT_EQ(seqs, expected);
+}
+
+TEST_F(MessageFanoutTest, AHugeRecipientListIsSpreadOverRequests) {
+  prometheus::Registry registry;
+  Fanout fanout(channel_store_.get(), presence_.get(), gateways_.get(),
+                {.lanes = 1, .max_request_bytes = 2000}, registry);
+  testing::FakeGateway gw;
+  FanoutItem item;
+  item.channel_key = "g:big";
+  item.explicit_uids = true;
+  std::vector<PresenceEntry> online;
+  for (int i = 0; i < 200; ++i) {
+    item.uids.push_back(testing::UniqueName("u"));
+    item.cmd_seqs.push_back(i + 1);
+    online.push_back({.uid = item.uids.back(), .device_id = "d", .gateway = gw.address()});
+  }
+  ASSERT_TRUE(presence_->Register(online).ok());
+  item.item.mutable_message()->set_payload(std::string(500, 'p'));
+  FanoutItem next;
+  next.channel_key = "g:big";
+  next.explicit_uids = true;
+  next.uids = {item.uids[0]};
+  next.item.mutable_message()->set_payload("after");
+  fanout.DeliverBatch({item, next});
+
+  const auto calls = gw.Calls();
+  ASSERT_GE(calls.size(), 5u);
+  std::map<std::string, int64_t> got;
+  for (size_t c = 0; c < calls.size(); ++c) {
+    EXPECT_LE(calls[c].ByteSizeLong(), 2000u);
+    const bool last = c + 1 == calls.size();
+    ASSERT_EQ(calls[c].items_size(), last ? 2 : 1);
+    EXPECT_EQ(calls[c].items(0).message().payload(), std::string(500, 'p'));
+    for (const auto& recipient : calls[c].items(0).recipients()) {
+      EXPECT_TRUE(got.emplace(recipient.uid(), recipient.cmd_seq()).second) << recipient.uid();
+    }
+  }
+  ASSERT_EQ(got.size(), 200u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(got[item.uids[i]], i + 1);
+  EXPECT_EQ(calls.back().items(1).message().payload(), "after");
+}
+
+TEST_F(MessageFanoutTest, QueueBytesBoundDropsTheRest) {
+  testing::FakeGateway gw;
+  const std::string b = testing::UniqueName("b");
+  Online(b, "app", gw);
+  prometheus::Registry registry;
+  Fanout fanout(channel_store_.get(), presence_.get(), gateways_.get(),
+                {.lanes = 1, .max_queue_bytes = 3500}, registry);
+  std::vector<FanoutItem> items(10);
+  for (int i = 0; i < 10; ++i) {
+    items[i].channel_key = "p:x:y";
+    items[i].explicit_uids = true;
+    items[i].uids = {b};
+    items[i].item.mutable_message()->set_message_seq(i + 1);
+    items[i].item.mutable_message()->set_payload(std::string(1000, 'x'));
+  }
+  fanout.Enqueue(0, std::move(items));
+  gw.WaitForCalls(1, absl::Seconds(5));
+  absl::SleepFor(absl::Milliseconds(300));
+  std::vector<int64_t> seqs;
+  for (const auto& call : gw.Calls()) {
+    for (const auto& item : call.items()) seqs.push_back(item.message().message_seq());
+  }
+  EXPECT_EQ(seqs, std::vector<int64_t>({1, 2, 3}));
 }
 
 }  // namespace

@@ -74,6 +74,15 @@ class MessageFixture : public ::testing::Test {
     channels_ = std::make_unique<Channels>(channel_store_.get(), Channels::Options{});
   }
 
+  // Replaces the send path with one built with these options (4 lanes, like fan-out).
+  void RebuildPipeline(SendProcessor::Options processor, SendPipeline::Options pipeline) {
+    pipeline_.reset();
+    processor_ = std::make_unique<SendProcessor>(channel_store_.get(), message_store_.get(),
+                                                 sequence_client_.get(), ids_.get(), processor);
+    pipeline.lanes = 4;
+    pipeline_ = std::make_unique<SendPipeline>(processor_.get(), fanout_.get(), pipeline);
+  }
+
   void TearDown() override {
     pipeline_.reset();
     fanout_.reset();

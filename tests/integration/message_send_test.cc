@@ -246,5 +246,26 @@ TEST_F(MessageSendTest, ReplicasRacingOnOneSendStoreItOnce) {
       10);
 }
 
+TEST_F(MessageSendTest, LaneQueueBytesBoundRefusesWithUnavailable) {
+  RebuildPipeline({}, {.max_queue_bytes = 3500});
+  const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
+  std::vector<v1::SendItem> items;
+  for (int i = 0; i < 10; ++i) items.push_back(Item(a, Person(b), std::string(1000, 'x')));
+  // One Submit queues a channel's items under one lock: 3 KB fit, the fourth passes the bound, and
+  // the rest are refused with it so none commits ahead of its retry.
+  const std::vector<v1::SendResult> results = Send(items);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(results[i].reason(),
+              i < 3 ? REASON_CODE_SUCCESS : im::common::v1::REASON_CODE_UNAVAILABLE)
+        << i;
+  }
+  // Refused items were not stored, and go through once the lane has drained.
+  std::vector<v1::SendItem> retry(items.begin() + 3, items.begin() + 6);
+  for (const v1::SendResult& r : Send(retry)) {
+    EXPECT_EQ(r.reason(), REASON_CODE_SUCCESS) << r.message();
+    EXPECT_FALSE(r.duplicate());
+  }
+}
+
 }  // namespace
 }  // namespace im::message

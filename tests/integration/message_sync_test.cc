@@ -130,5 +130,62 @@ TEST_F(MessageSyncTest, GetMessagesBySeqsAndIdsInRequestOrder) {
   EXPECT_EQ(reader_->Get(request).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(MessageSyncTest, PagesStopShortOfTheResponseBound) {
+  RebuildPipeline({.max_payload_bytes = 64 * 1024}, {});
+  MessageReader reader(channel_store_.get(), message_store_.get(),
+                       {.default_limit = 100, .max_limit = 1000});
+  const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
+  // 70 x 60 KB: a page of all of them would pass gRPC's 4 MiB limit and never arrive.
+  std::vector<v1::SendItem> items;
+  for (int i = 0; i < 70; ++i) items.push_back(Item(a, Person(b), std::string(60000, 'x')));
+  for (const v1::SendResult& r : Send(items)) {
+    ASSERT_EQ(r.reason(), im::common::v1::REASON_CODE_SUCCESS) << r.message();
+  }
+
+  for (const v1::SyncDirection direction : {v1::SYNC_DIRECTION_NEWER, v1::SYNC_DIRECTION_OLDER}) {
+    SCOPED_TRACE(v1::SyncDirection_Name(direction));
+    const bool older = direction == v1::SYNC_DIRECTION_OLDER;
+    std::vector<int64_t> seen;
+    int64_t start = 0, end = 0;
+    for (int page = 0; page < 10; ++page) {
+      v1::SyncChannelMessagesRequest request;
+      request.set_uid(b);
+      *request.mutable_channel() = Person(a);
+      request.set_start_seq(start);
+      request.set_end_seq(end);
+      request.set_direction(direction);
+      absl::StatusOr<v1::SyncChannelMessagesResponse> response = reader.Sync(request);
+      ASSERT_TRUE(response.ok()) << response.status();
+      EXPECT_LE(response->ByteSizeLong(), size_t{2} << 20);
+      ASSERT_GT(response->messages_size(), 0);
+      const int64_t first = response->messages(0).message_seq();
+      const int64_t last = response->messages(response->messages_size() - 1).message_seq();
+      // Exact coverage: the covered range is precisely the returned seqs (there are no gaps).
+      EXPECT_EQ(response->covered().start_seq(),
+                older && response->has_more() ? first : std::max<int64_t>(start, 1));
+      EXPECT_EQ(response->covered().end_seq(), last);
+      EXPECT_EQ(last - first + 1, response->messages_size());
+      std::vector<int64_t> page_seqs;
+      for (const auto& m : response->messages()) page_seqs.push_back(m.message_seq());
+      seen.insert(older ? seen.begin() : seen.end(), page_seqs.begin(), page_seqs.end());
+      if (!response->has_more()) break;
+      (older ? end : start) = older ? first - 1 : last + 1;
+    }
+    ASSERT_EQ(seen.size(), 70u);
+    for (int i = 0; i < 70; ++i) EXPECT_EQ(seen[i], i + 1);
+  }
+
+  v1::GetMessagesRequest get;
+  get.set_uid(b);
+  *get.mutable_channel() = Person(a);
+  for (int i = 1; i <= 70; ++i) get.add_seqs(i);
+  EXPECT_EQ(reader.Get(get).status().code(), absl::StatusCode::kInvalidArgument);
+  get.clear_seqs();
+  for (int i = 1; i <= 30; ++i) get.add_seqs(i);
+  absl::StatusOr<v1::GetMessagesResponse> some = reader.Get(get);
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_EQ(some->messages_size(), 30);
+}
+
 }  // namespace
 }  // namespace im::message
