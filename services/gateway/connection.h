@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "im/common/v1/common.pb.h"
-#include "services/gateway/frame_codec.h"
+#include "common/frame_codec.h"
 
 namespace im::gateway {
 

@@ -1,7 +1,7 @@
 // Golden frames of the client protocol: each tests/golden/client/NAME.json is a canonical JSON
 // frame and NAME.hex the same frame in binary. A protocol change shows up as a diff of these files
 // in review. IM_UPDATE_GOLDEN=1 rewrites the .hex files from the .json ones.
-#include "services/gateway/frame_codec.h"
+#include "common/frame_codec.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/strip.h"
 
-namespace im::gateway {
+namespace im {
 namespace {
 
 constexpr size_t kLimit = 64 * 1024;
@@ -62,6 +62,13 @@ TEST(FrameCodecTest, RejectsWhatIsNotAFrame) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(FrameCodecTest, AClientIgnoresJsonFieldsItDoesNotKnow) {
+  auto frame = DecodeFrame("{\"pong\":{\"serverTime\":\"5\"},\"fromANewerServer\":1}",
+                           Encoding::kJson, kLimit, UnknownJsonFields::kIgnore);
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(frame->pong().server_time(), 5);
+}
+
 TEST(FrameCodecTest, RejectsOversizedFramesBeforeParsing) {
   const std::string big(kLimit + 1, ' ');
   EXPECT_EQ(DecodeFrame(big, Encoding::kJson, kLimit).status().code(),
@@ -69,4 +76,4 @@ TEST(FrameCodecTest, RejectsOversizedFramesBeforeParsing) {
 }
 
 }  // namespace
-}  // namespace im::gateway
+}  // namespace im

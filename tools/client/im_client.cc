@@ -1,7 +1,5 @@
 #include "tools/client/im_client.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,6 +11,7 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -46,34 +45,6 @@ im::common::v1::Channel GroupChannel(const std::string& group_id) {
   channel.set_id(group_id);
   channel.set_type(im::common::v1::CHANNEL_TYPE_GROUP);
   return channel;
-}
-
-std::string EncodeFrame(const Frame& frame, Encoding encoding) {
-  std::string out;
-  if (encoding == Encoding::kBinary) {
-    frame.SerializeToString(&out);
-  } else {
-    google::protobuf::util::MessageToJsonString(frame, &out);
-  }
-  return out;
-}
-
-absl::StatusOr<Frame> DecodeFrame(const std::string& data, Encoding encoding) {
-  Frame frame;
-  if (encoding == Encoding::kBinary) {
-    if (!frame.ParseFromString(data)) {
-      return absl::InvalidArgumentError("binary message is not a protobuf Frame");
-    }
-    return frame;
-  }
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  const auto status = google::protobuf::util::JsonStringToMessage(data, &frame, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("text message is not a JSON Frame: ", status.message().as_string()));
-  }
-  return frame;
 }
 
 // All socket work runs on one thread (`thread_`), which is the implicit strand of the stream;
@@ -233,7 +204,8 @@ class ImClient::Impl {
       std::string data = beast::buffers_to_string(buffer_.data());
       buffer_.consume(buffer_.size());
       absl::StatusOr<Frame> frame =
-          DecodeFrame(data, ws_.got_text() ? Encoding::kJson : Encoding::kBinary);
+          DecodeFrame(data, ws_.got_text() ? Encoding::kJson : Encoding::kBinary,
+                      std::numeric_limits<size_t>::max(), UnknownJsonFields::kIgnore);
       // A frame this client cannot decode answers nothing it waits for; the caller notices the
       // missing answer by its timeout.
       if (frame.ok()) Dispatch(std::move(*frame));

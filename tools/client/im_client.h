@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/frame_codec.h"
 #include "im/client/v1/client.pb.h"
 
 namespace im::client {
@@ -29,16 +30,13 @@ using im::client::v1::SyncChannelMessagesRequest;
 using im::client::v1::SyncChannelMessagesResponse;
 
 // Binary WebSocket frames carrying protobuf, or text frames carrying canonical protobuf JSON.
-enum class Encoding { kBinary, kJson };
+using im::Encoding;
 
 // {id: peer, type: PERSON} and {id: group_id, type: GROUP}.
 im::common::v1::Channel PersonChannel(const std::string& peer_uid);
 im::common::v1::Channel GroupChannel(const std::string& group_id);
 
-// A frame in an encoding, and back. DecodeFrame fails with INVALID_ARGUMENT on bytes that are not a
-// Frame; unlike the gateway's codec it accepts what it does not understand, as a client must.
-std::string EncodeFrame(const Frame& frame, Encoding encoding);
-absl::StatusOr<Frame> DecodeFrame(const std::string& data, Encoding encoding);
+using im::EncodeFrame;
 
 class ImClient {
  public:

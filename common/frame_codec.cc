@@ -1,13 +1,13 @@
-#include "services/gateway/frame_codec.h"
+#include "common/frame_codec.h"
 
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
 
-namespace im::gateway {
+namespace im {
 
 absl::StatusOr<im::client::v1::Frame> DecodeFrame(std::string_view data, Encoding encoding,
-                                                  size_t max_bytes) {
+                                                  size_t max_bytes, UnknownJsonFields unknown) {
   if (data.size() > max_bytes) {
     return absl::OutOfRangeError(
         absl::StrCat("frame of ", data.size(), " bytes is over the limit of ", max_bytes));
@@ -19,7 +19,7 @@ absl::StatusOr<im::client::v1::Frame> DecodeFrame(std::string_view data, Encodin
     }
   } else {
     google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = false;
+    options.ignore_unknown_fields = unknown == UnknownJsonFields::kIgnore;
     const auto status = google::protobuf::util::JsonStringToMessage(
         google::protobuf::StringPiece(data.data(), data.size()), &frame, options);
     if (!status.ok()) {
@@ -43,4 +43,4 @@ std::string EncodeFrame(const im::client::v1::Frame& frame, Encoding encoding) {
   return out;
 }
 
-}  // namespace im::gateway
+}  // namespace im
