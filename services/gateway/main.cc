@@ -124,9 +124,6 @@ std::string AdvertiseAddress(const im::CommonConfig& config) {
 int main(int argc, char** argv) {
   const im::CommonConfig config = im::InitProcess(argc, argv, "gateway");
   const GatewayOptions options = LoadOptions();
-  const std::string advertise = AdvertiseAddress(config);
-  const std::string message_addr = absl::GetFlag(FLAGS_message_addr);
-  if (message_addr.empty()) Fail("--message_addr (IM_MESSAGE_ADDR) is required");
   const absl::Duration presence_ttl = absl::GetFlag(FLAGS_presence_ttl);
   if (presence_ttl < absl::Seconds(3)) Fail("--presence_ttl must be at least 3s");
   const int send_batch = absl::GetFlag(FLAGS_send_batch_max);
@@ -146,6 +143,10 @@ int main(int argc, char** argv) {
 
   im::ServiceRuntime runtime(config);
   if (int code = runtime.Migrate({}); code >= 0) return code;
+  // Only serving needs these: a --migrate_only Job (Helm hook, run.sh) has no ports or peers.
+  const std::string advertise = AdvertiseAddress(config);
+  const std::string message_addr = absl::GetFlag(FLAGS_message_addr);
+  if (message_addr.empty()) Fail("--message_addr (IM_MESSAGE_ADDR) is required");
 
   im::gateway::GatewayMetrics metrics;
   runtime.AddMetrics(metrics.registry);

@@ -2,9 +2,11 @@
 // servers, so ctest runs it alone (RUN_SERIAL).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "tests/support/test_env.h"
 
 namespace im {
@@ -32,6 +34,17 @@ class HealthTest : public ::testing::Test {
 
   std::vector<std::unique_ptr<testing::ServiceProcess>> services_;
 };
+
+// The Helm hook Job and scripts/run.sh run `<binary> --migrate_only` with nothing but the stores:
+// no ports, no peer addresses.
+TEST(MigrateOnlyTest, EveryBinaryMigratesWithOnlyTheStores) {
+  for (const char* name : {"sequence", "gateway", "message", "conversation", "extension"}) {
+    const std::string command =
+        absl::StrCat("env -i IM_POSTGRES_DSN='", testing::PostgresDsn(), "' IM_REDIS_ADDR='",
+                     testing::RedisAddr(), "' ", testing::BinaryPath(name), " --migrate_only");
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  }
+}
 
 TEST_F(HealthTest, EveryServiceServesHealthAndMetrics) {
   for (auto& service : services_) {
