@@ -1,16 +1,15 @@
-// Async GatewayService clients, one cached stub per gateway address (the addresses come from
-// presence), so fan-out never blocks a thread per call and never reconnects per batch.
+// Async GatewayService Deliver calls to gateways found through presence; stubs are cached per
+// address (common/gateway_stubs.h), so fan-out never blocks a thread per call and never reconnects
+// per batch.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "common/gateway_stubs.h"
 #include "im/gateway/v1/gateway.grpc.pb.h"
 
 namespace im::message {
@@ -25,11 +24,8 @@ class GatewayClients {
                std::function<void(const grpc::Status&)> done);
 
  private:
-  im::gateway::v1::GatewayService::Stub* StubFor(const std::string& address);
-
   const absl::Duration timeout_;
-  std::mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<im::gateway::v1::GatewayService::Stub>> stubs_;
+  GatewayStubs stubs_;
 };
 
 }  // namespace im::message
