@@ -35,14 +35,19 @@ grpc::ServerUnaryReactor* GatewayGrpcService::Disconnect(grpc::CallbackServerCon
                                                          v1::DisconnectResponse* response) {
   absl::Status valid = ValidateId(request->uid(), "uid");
   if (valid.ok()) valid = CheckFlagOrAll(request->device_flag());
+  if (valid.ok() && !request->device_id().empty()) {
+    valid = ValidateId(request->device_id(), "device_id");
+  }
   if (!valid.ok()) return FinishNow(context, valid);
   const im::common::v1::ReasonCode reason =
       request->reason() == im::common::v1::REASON_CODE_UNSPECIFIED
           ? im::common::v1::REASON_CODE_KICKED
           : request->reason();
-  response->set_disconnected(static_cast<uint32_t>(
-      kicker_->KickLocal(request->uid(), request->device_flag(), request->keep_device_id(), reason,
-                         request->message())));
+  const DeviceMatch match{.device_flag = request->device_flag(),
+                          .keep_device_id = request->keep_device_id(),
+                          .device_id = request->device_id()};
+  response->set_disconnected(
+      static_cast<uint32_t>(kicker_->KickLocal(request->uid(), match, reason, request->message())));
   return FinishNow(context, absl::OkStatus());
 }
 

@@ -58,9 +58,9 @@ Kicker::Kicker(SessionHub* hub, PresenceStore* presence, TokenStore* tokens, Wor
       self_(std::move(self)),
       rpc_timeout_(rpc_timeout) {}
 
-int Kicker::KickLocal(const std::string& uid, int device_flag, const std::string& keep_device_id,
+int Kicker::KickLocal(const std::string& uid, const DeviceMatch& match,
                       im::common::v1::ReasonCode reason, const std::string& message) {
-  std::vector<std::shared_ptr<Connection>> found = hub_->Matching(uid, device_flag, keep_device_id);
+  std::vector<std::shared_ptr<Connection>> found = hub_->Matching(uid, match);
   for (const std::shared_ptr<Connection>& conn : found) conn->Close(reason, message);
   if (reason == im::common::v1::REASON_CODE_KICKED) metrics_->kicks->Increment(found.size());
   return static_cast<int>(found.size());
@@ -85,13 +85,10 @@ void Kicker::ReplaceElsewhere(const ConnectionInfo& info, MultiDevicePolicy poli
     }
   };
   const bool queued = workers_->TrySubmit([=, this] {
-    const std::string message = absl::StrCat("replaced by device ", info.device_id);
-    if (policy == MultiDevicePolicy::kKickSameFlag) {
-      KickRemoteNow(info.uid, info.device_flag, "", im::common::v1::REASON_CODE_KICKED, message,
-                    logged, looked_up);
-    } else {
-      CloseDeviceElsewhere(info, message, logged, looked_up);
-    }
+    DeviceMatch replaced{.device_flag = info.device_flag};
+    if (policy == MultiDevicePolicy::kAllow) replaced.device_id = info.device_id;
+    KickRemoteNow(info.uid, replaced, im::common::v1::REASON_CODE_KICKED,
+                  absl::StrCat("replaced by device ", info.device_id), logged, looked_up);
   });
   if (!queued) {
     logged(absl::UnavailableError("gateway busy, could not look up presence"));
@@ -108,8 +105,9 @@ void Kicker::Kick(const std::string& uid, int device_flag, const std::string& me
         return;
       }
     }
-    const int here = KickLocal(uid, device_flag, "", im::common::v1::REASON_CODE_KICKED, message);
-    KickRemoteNow(uid, device_flag, "", im::common::v1::REASON_CODE_KICKED, message,
+    const DeviceMatch all{.device_flag = device_flag};
+    const int here = KickLocal(uid, all, im::common::v1::REASON_CODE_KICKED, message);
+    KickRemoteNow(uid, all, im::common::v1::REASON_CODE_KICKED, message,
                   [here, done](absl::StatusOr<int> elsewhere) {
                     if (!elsewhere.ok()) {
                       done(elsewhere.status());
@@ -121,9 +119,8 @@ void Kicker::Kick(const std::string& uid, int device_flag, const std::string& me
   if (!queued) done(absl::UnavailableError("gateway busy; retry later"));
 }
 
-void Kicker::KickRemoteNow(const std::string& uid, int device_flag,
-                           const std::string& keep_device_id, im::common::v1::ReasonCode reason,
-                           const std::string& message,
+void Kicker::KickRemoteNow(const std::string& uid, const DeviceMatch& match,
+                           im::common::v1::ReasonCode reason, const std::string& message,
                            std::function<void(absl::StatusOr<int>)> done,
                            const std::function<void()>& looked_up) {
   absl::StatusOr<std::vector<std::vector<PresenceEntry>>> found = presence_->Lookup({uid});
@@ -134,36 +131,16 @@ void Kicker::KickRemoteNow(const std::string& uid, int device_flag,
   }
   std::set<std::string> gateways;
   for (const PresenceEntry& entry : found->front()) {
-    if (entry.gateway == self_) continue;
-    if (device_flag != 0 && entry.device_flag != device_flag) continue;
-    if (!keep_device_id.empty() && entry.device_id == keep_device_id) continue;
-    gateways.insert(entry.gateway);
+    if (entry.gateway != self_ && match.Matches(entry.device_flag, entry.device_id)) {
+      gateways.insert(entry.gateway);
+    }
   }
-  DisconnectOn(gateways, uid, device_flag, keep_device_id, reason, message, std::move(done));
-}
-
-void Kicker::CloseDeviceElsewhere(const ConnectionInfo& info, const std::string& message,
-                                  std::function<void(absl::StatusOr<int>)> done,
-                                  const std::function<void()>& looked_up) {
-  absl::StatusOr<std::vector<std::vector<PresenceEntry>>> found = presence_->Lookup({info.uid});
-  looked_up();
-  if (!found.ok()) {
-    done(found.status());
-    return;
-  }
-  std::set<std::string> holding, shared;
-  for (const PresenceEntry& entry : found->front()) {
-    if (entry.gateway == self_ || entry.device_flag != info.device_flag) continue;
-    (entry.device_id == info.device_id ? holding : shared).insert(entry.gateway);
-  }
-  for (const std::string& gateway : shared) holding.erase(gateway);
-  DisconnectOn(holding, info.uid, info.device_flag, "", im::common::v1::REASON_CODE_KICKED, message,
-               std::move(done));
+  DisconnectOn(gateways, uid, match, reason, message, std::move(done));
 }
 
 void Kicker::DisconnectOn(const std::set<std::string>& gateways, const std::string& uid,
-                          int device_flag, const std::string& keep_device_id,
-                          im::common::v1::ReasonCode reason, const std::string& message,
+                          const DeviceMatch& match, im::common::v1::ReasonCode reason,
+                          const std::string& message,
                           std::function<void(absl::StatusOr<int>)> done) {
   if (gateways.empty()) {
     done(0);
@@ -176,8 +153,9 @@ void Kicker::DisconnectOn(const std::set<std::string>& gateways, const std::stri
     auto call = std::make_shared<DisconnectCall>();
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + rpc_timeout_));
     call->request.set_uid(uid);
-    call->request.set_device_flag(static_cast<im::common::v1::DeviceFlag>(device_flag));
-    call->request.set_keep_device_id(keep_device_id);
+    call->request.set_device_flag(static_cast<im::common::v1::DeviceFlag>(match.device_flag));
+    call->request.set_keep_device_id(match.keep_device_id);
+    call->request.set_device_id(match.device_id);
     call->request.set_reason(reason);
     call->request.set_message(message);
     DisconnectCall* raw = call.get();

@@ -2,7 +2,7 @@
 // through presence and GatewayService.Disconnect. Used by the multi-device policy (a new device
 // replaces older ones of its flag on every gateway) and by UserService.Kick.
 //
-//   int here = kicker.KickLocal(uid, flag, keep_device, REASON_CODE_KICKED, "replaced");
+//   int here = kicker.KickLocal(uid, {.device_flag = flag}, REASON_CODE_KICKED, "replaced");
 //   kicker.ReplaceElsewhere(conn->info(), policy, [] { /* now write presence */ });
 #pragma once
 
@@ -31,19 +31,18 @@ class Kicker {
   Kicker(SessionHub* hub, PresenceStore* presence, TokenStore* tokens, WorkerPool* workers,
          GatewayMetrics* metrics, std::string self, absl::Duration rpc_timeout);
 
-  // Closes this gateway's connections of `uid` with `device_flag` (0 = any) except those of
-  // `keep_device_id` (empty = none) with DISCONNECT(reason, message). Returns how many.
-  int KickLocal(const std::string& uid, int device_flag, const std::string& keep_device_id,
-                im::common::v1::ReasonCode reason, const std::string& message);
+  // Closes this gateway's connections of `uid` that `match` selects with DISCONNECT(reason,
+  // message). Returns how many.
+  int KickLocal(const std::string& uid, const DeviceMatch& match, im::common::v1::ReasonCode reason,
+                const std::string& message);
 
   // For `info`'s device, which just connected here: closes with DISCONNECT(KICKED) what it replaces
   // on other gateways, found through presence. Under kKickSameFlag that is every connection of
   // its flag, its own older ones included (a half-open socket after the device moved). Under
-  // kAllow only the device's own: a Disconnect cannot name one device, so it goes only to gateways
-  // where presence shows no other device of that flag; elsewhere the old connection stays until
-  // it closes or idles out, while presence already points at the newer one. `looked_up` runs once
-  // presence was read (or could not be), on any thread: the new entry must be written only then,
-  // since it replaces, and so hides, the device's old gateway. Failures are logged.
+  // kAllow only the device's own (Disconnect with device_id), so other devices of its flag on those
+  // gateways stay. `looked_up` runs once presence was read (or could not be), on any thread: the
+  // new entry must be written only then, since it replaces, and so hides, the device's old
+  // gateway. Failures are logged.
   void ReplaceElsewhere(const ConnectionInfo& info, MultiDevicePolicy policy,
                         std::function<void()> looked_up);
 
@@ -54,20 +53,16 @@ class Kicker {
             std::function<void(absl::StatusOr<int>)> done);
 
  private:
-  // Disconnect on every other gateway that presence says holds a matching device; `looked_up`
-  // (may be null) runs after the presence read. On a worker thread.
-  void KickRemoteNow(const std::string& uid, int device_flag, const std::string& keep_device_id,
+  // Disconnect on every other gateway that presence says holds a device `match` selects;
+  // `looked_up` (may be null) runs after the presence read. On a worker thread.
+  void KickRemoteNow(const std::string& uid, const DeviceMatch& match,
                      im::common::v1::ReasonCode reason, const std::string& message,
                      std::function<void(absl::StatusOr<int>)> done,
                      const std::function<void()>& looked_up = nullptr);
-  // ReplaceElsewhere's kAllow case, on a worker thread.
-  void CloseDeviceElsewhere(const ConnectionInfo& info, const std::string& message,
-                            std::function<void(absl::StatusOr<int>)> done,
-                            const std::function<void()>& looked_up);
 
-  // Sends Disconnect(uid, device_flag, keep_device_id) to each of `gateways`.
-  void DisconnectOn(const std::set<std::string>& gateways, const std::string& uid, int device_flag,
-                    const std::string& keep_device_id, im::common::v1::ReasonCode reason,
+  // Sends Disconnect(uid, match) to each of `gateways`.
+  void DisconnectOn(const std::set<std::string>& gateways, const std::string& uid,
+                    const DeviceMatch& match, im::common::v1::ReasonCode reason,
                     const std::string& message, std::function<void(absl::StatusOr<int>)> done);
 
   std::shared_ptr<im::gateway::v1::GatewayService::Stub> StubFor(const std::string& address);

@@ -59,14 +59,18 @@ std::vector<std::shared_ptr<Connection>> SessionHub::Find(const std::string& uid
   return it->second;
 }
 
-std::vector<std::shared_ptr<Connection>> SessionHub::Matching(
-    const std::string& uid, int device_flag, const std::string& keep_device_id) const {
+bool DeviceMatch::Matches(int flag, const std::string& device) const {
+  if (device_flag != 0 && flag != device_flag) return false;
+  if (!keep_device_id.empty() && device == keep_device_id) return false;
+  return device_id.empty() || device == device_id;
+}
+
+std::vector<std::shared_ptr<Connection>> SessionHub::Matching(const std::string& uid,
+                                                              const DeviceMatch& match) const {
   std::vector<std::shared_ptr<Connection>> out;
   for (std::shared_ptr<Connection>& conn : Find(uid)) {
     const ConnectionInfo& info = conn->info();
-    if (device_flag != 0 && info.device_flag != device_flag) continue;
-    if (!keep_device_id.empty() && info.device_id == keep_device_id) continue;
-    out.push_back(std::move(conn));
+    if (match.Matches(info.device_flag, info.device_id)) out.push_back(std::move(conn));
   }
   return out;
 }

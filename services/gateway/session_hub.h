@@ -26,6 +26,17 @@ enum class MultiDevicePolicy {
   kAllow,
 };
 
+// Which of a user's connections a kick or a GatewayService.Disconnect closes. A struct, so the two
+// device ids cannot be swapped at a call site; every member has an initializer so that designated
+// initializers may name only some (-Wmissing-field-initializers).
+struct DeviceMatch {
+  int device_flag = 0;              // 0 = any flag.
+  std::string keep_device_id = {};  // This device stays; empty = none does.
+  std::string device_id = {};       // Only this device; empty = every device.
+
+  bool Matches(int flag, const std::string& device) const;
+};
+
 class SessionHub {
  public:
   // Adds `conn` and removes the local connections it replaces under `policy`: always the same
@@ -41,9 +52,9 @@ class SessionHub {
   // The connections of `uid`.
   std::vector<std::shared_ptr<Connection>> Find(const std::string& uid) const;
 
-  // The connections of `uid` with `device_flag` (0 = any) except those of `keep_device_id`.
-  std::vector<std::shared_ptr<Connection>> Matching(const std::string& uid, int device_flag,
-                                                    const std::string& keep_device_id) const;
+  // The connections of `uid` that `match` selects.
+  std::vector<std::shared_ptr<Connection>> Matching(const std::string& uid,
+                                                    const DeviceMatch& match) const;
 
   // Every connection.
   std::vector<std::shared_ptr<Connection>> All() const;

@@ -414,5 +414,53 @@ TEST_F(ChatTest, NoPersistAndSyncOnceAreDeliveredButNotInHistory) {
   EXPECT_TRUE(suite_->History(bob, PersonChannel("system")).empty());
 }
 
+// Gateways started with --multi_device=allow: devices of one flag coexist across gateways.
+class AllowMultiDeviceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    suite_ = new testing::Suite({.gateways = 2, .gateway_env = {{"IM_MULTI_DEVICE", "allow"}}});
+    ASSERT_TRUE(suite_->WaitServing());
+  }
+  static void TearDownTestSuite() {
+    delete suite_;
+    suite_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(suite_, nullptr); }
+
+  static testing::Suite* suite_;
+};
+
+testing::Suite* AllowMultiDeviceTest::suite_ = nullptr;
+
+// The phone moves to the other gateway while the tablet (same flag) stays on the old one: only the
+// phone's old connection is closed there (Disconnect names the device), and both devices receive.
+TEST_F(AllowMultiDeviceTest, SameDeviceReconnectingElsewhereLeavesOtherDevicesOfItsFlag) {
+  const std::string alice = UniqueName("alice");
+  const std::string bob = UniqueName("bob");
+  auto old_socket = suite_->Login(alice, "phone", 0);
+  auto tablet = suite_->Login(alice, "tablet", 0);
+  auto reconnected = suite_->Login(alice, "phone", 1);
+
+  std::optional<client::Frame> frame = testing::NextFrame(*old_socket, absl::Seconds(5));
+  ASSERT_TRUE(frame.has_value()) << "the old connection got no DISCONNECT";
+  ASSERT_TRUE(frame->has_disconnect()) << frame->ShortDebugString();
+  EXPECT_EQ(frame->disconnect().reason(), common::REASON_CODE_KICKED);
+  EXPECT_TRUE(old_socket->WaitClosed(absl::Seconds(5)));
+  EXPECT_TRUE(suite_->IsOnline(alice, "phone"));
+  EXPECT_TRUE(suite_->IsOnline(alice, "tablet"));
+
+  auto bob_phone = suite_->Login(bob, "phone", 0);
+  absl::StatusOr<client::SendAck> ack = bob_phone->Send(PersonChannel(alice), "a1", "both of you");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  ASSERT_EQ(ack->reason(), common::REASON_CODE_SUCCESS) << ack->message();
+  std::optional<common::Message> at_phone = NextRecv(*reconnected);
+  ASSERT_TRUE(at_phone.has_value()) << "the reconnected phone does not receive";
+  ExpectSameMessage(*at_phone, *ack);
+  frame = testing::NextFrame(*tablet);
+  ASSERT_TRUE(frame.has_value()) << "the tablet got nothing";
+  ASSERT_TRUE(frame->has_recv()) << "the tablet got " << frame->ShortDebugString();
+  ExpectSameMessage(frame->recv().message(), *ack);
+}
+
 }  // namespace
 }  // namespace im
