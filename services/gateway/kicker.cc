@@ -3,9 +3,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "services/gateway/reason_codes.h"
 
 namespace im::gateway {
@@ -41,6 +43,7 @@ struct RemoteKick {
 
 // One Disconnect call's state, alive until its callback.
 struct DisconnectCall {
+  std::shared_ptr<im::gateway::v1::GatewayService::Stub> stub;
   grpc::ClientContext context;
   DisconnectRequest request;
   DisconnectResponse response;
@@ -64,16 +67,6 @@ int Kicker::KickLocal(const std::string& uid, const DeviceMatch& match,
   for (const std::shared_ptr<Connection>& conn : found) conn->Close(reason, message);
   if (reason == im::common::v1::REASON_CODE_KICKED) metrics_->kicks->Increment(found.size());
   return static_cast<int>(found.size());
-}
-
-std::shared_ptr<im::gateway::v1::GatewayService::Stub> Kicker::StubFor(const std::string& address) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::shared_ptr<im::gateway::v1::GatewayService::Stub>& stub = stubs_[address];
-  if (stub == nullptr) {
-    stub = im::gateway::v1::GatewayService::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-  }
-  return stub;
 }
 
 void Kicker::ReplaceElsewhere(const ConnectionInfo& info, MultiDevicePolicy policy,
@@ -158,12 +151,13 @@ void Kicker::DisconnectOn(const std::set<std::string>& gateways, const std::stri
     call->request.set_device_id(match.device_id);
     call->request.set_reason(reason);
     call->request.set_message(message);
+    call->stub = stubs_.For(address);
     DisconnectCall* raw = call.get();
-    StubFor(address)->async()->Disconnect(
-        &raw->context, &raw->request, &raw->response,
-        [kick, call = std::move(call)](grpc::Status status) {
-          kick->CallEnded(status, static_cast<int>(call->response.disconnected()));
-        });
+    raw->stub->async()->Disconnect(&raw->context, &raw->request, &raw->response,
+                                   [kick, call = std::move(call)](grpc::Status status) {
+                                     kick->CallEnded(
+                                         status, static_cast<int>(call->response.disconnected()));
+                                   });
   }
 }
 

@@ -8,13 +8,12 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
-#include <unordered_map>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/gateway_stubs.h"
 #include "common/presence.h"
 #include "common/worker_pool.h"
 #include "im/gateway/v1/gateway.grpc.pb.h"
@@ -65,8 +64,6 @@ class Kicker {
                     const DeviceMatch& match, im::common::v1::ReasonCode reason,
                     const std::string& message, std::function<void(absl::StatusOr<int>)> done);
 
-  std::shared_ptr<im::gateway::v1::GatewayService::Stub> StubFor(const std::string& address);
-
   SessionHub* hub_;
   PresenceStore* presence_;
   TokenStore* tokens_;
@@ -75,8 +72,7 @@ class Kicker {
   const std::string self_;
   const absl::Duration rpc_timeout_;
 
-  std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<im::gateway::v1::GatewayService::Stub>> stubs_;
+  GatewayStubs stubs_;
 };
 
 }  // namespace im::gateway
