@@ -1,7 +1,9 @@
 #include "services/message/fanout.h"
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -86,42 +88,26 @@ Fanout::Fanout(ChannelStore* channels, PresenceStore* presence, GatewayClients* 
                          .Register(registry)
                          .Add({})) {
   for (int i = 0; i < options_.lanes; ++i) {
-    lanes_.push_back(std::make_unique<Lane>());
+    lanes_.push_back(std::make_unique<Lane>(options_));
     Lane& lane = *lanes_.back();
     lane.thread = std::thread([this, &lane] { Loop(lane); });
   }
 }
 
+Fanout::Lane::Lane(const Options& options)
+    : queue({.max_items = options.max_queue, .max_bytes = options.max_queue_bytes}, &PayloadBytes) {
+}
+
 Fanout::~Fanout() {
-  for (auto& lane : lanes_) {
-    {
-      std::lock_guard<std::mutex> lock(lane->mu);
-      lane->stopping = true;
-    }
-    lane->cv.notify_all();
-  }
+  for (auto& lane : lanes_) lane->queue.Stop();
   for (auto& lane : lanes_) lane->thread.join();
 }
 
 void Fanout::Enqueue(size_t lane_index, std::vector<FanoutItem> items) {
   if (items.empty()) return;
-  Lane& lane = *lanes_[lane_index % lanes_.size()];
-  size_t dropped = 0;
-  {
-    std::lock_guard<std::mutex> lock(lane.mu);
-    for (FanoutItem& item : items) {
-      const size_t bytes = PayloadBytes(item);
-      // Once one is dropped the later ones are too, so what is pushed has no hole in the middle.
-      if (dropped > 0 || lane.queue.size() >= options_.max_queue ||
-          (!lane.queue.empty() && lane.queued_bytes + bytes > options_.max_queue_bytes)) {
-        ++dropped;
-        continue;
-      }
-      lane.queued_bytes += bytes;
-      lane.queue.push_back(std::move(item));
-    }
-  }
-  lane.cv.notify_one();
+  // What does not fit is dropped from the first refused item on, so a channel's pushes have no
+  // hole in the middle; the receivers catch up by sync.
+  const size_t dropped = lanes_[lane_index % lanes_.size()]->queue.PushAll(std::move(items)).size();
   if (dropped > 0) {
     failures_.Add({{"stage", "queue_full"}}).Increment(static_cast<double>(dropped));
     log::Warning("fanout_queue_full", {{"dropped", absl::StrCat(dropped)}});
@@ -130,17 +116,8 @@ void Fanout::Enqueue(size_t lane_index, std::vector<FanoutItem> items) {
 
 void Fanout::Loop(Lane& lane) {
   for (;;) {
-    std::vector<FanoutItem> batch;
-    {
-      std::unique_lock<std::mutex> lock(lane.mu);
-      lane.cv.wait(lock, [&] { return lane.stopping || !lane.queue.empty(); });
-      if (lane.queue.empty()) return;
-      while (!lane.queue.empty() && batch.size() < options_.max_batch) {
-        lane.queued_bytes -= PayloadBytes(lane.queue.front());
-        batch.push_back(std::move(lane.queue.front()));
-        lane.queue.pop_front();
-      }
-    }
+    std::vector<FanoutItem> batch = lane.queue.PopBatch(options_.max_batch);
+    if (batch.empty()) return;
     DeliverBatch(batch);
   }
 }

@@ -11,10 +11,7 @@
 // push catch up by sync.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +23,7 @@
 #include "services/message/channel_store.h"
 #include "services/message/fanout_item.h"
 #include "services/message/gateway_clients.h"
+#include "services/message/lane_queue.h"
 
 namespace im::message {
 
@@ -61,11 +59,8 @@ class Fanout {
 
  private:
   struct Lane {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<FanoutItem> queue;
-    size_t queued_bytes = 0;
-    bool stopping = false;
+    explicit Lane(const Options& options);
+    LaneQueue<FanoutItem> queue;
     std::thread thread;
   };
 

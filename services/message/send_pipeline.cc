@@ -19,20 +19,14 @@ struct SendPipeline::Call {
 
 SendPipeline::SendPipeline(SendProcessor* processor, Fanout* fanout, Options options)
     : processor_(processor), fanout_(fanout), options_(options) {
-  for (int i = 0; i < options_.lanes; ++i) lanes_.push_back(std::make_unique<Lane>());
+  for (int i = 0; i < options_.lanes; ++i) lanes_.push_back(std::make_unique<Lane>(options_));
   for (size_t i = 0; i < lanes_.size(); ++i) {
     lanes_[i]->thread = std::thread([this, i] { Loop(i); });
   }
 }
 
 SendPipeline::~SendPipeline() {
-  for (auto& lane : lanes_) {
-    {
-      std::lock_guard<std::mutex> lock(lane->mu);
-      lane->stopping = true;
-    }
-    lane->cv.notify_all();
-  }
+  for (auto& lane : lanes_) lane->queue.Stop();
   for (auto& lane : lanes_) lane->thread.join();
 }
 
@@ -60,29 +54,14 @@ void SendPipeline::Submit(std::vector<v1::SendItem> items, Done done) {
   }
   for (size_t l = 0; l < lanes_.size(); ++l) {
     if (by_lane[l].empty()) continue;
-    Lane& lane = *lanes_[l];
-    std::vector<size_t> refused;
-    {
-      std::lock_guard<std::mutex> lock(lane.mu);
-      for (size_t i : by_lane[l]) {
-        const size_t bytes = call->items[i].payload().size();
-        // Once an item is refused, the lane's later items are too: a smaller one that still fits
-        // would otherwise commit ahead of the retry of an earlier one of its channel.
-        if (!refused.empty() || lane.stopping || lane.queue.size() >= options_.max_queue ||
-            (!lane.queue.empty() && lane.queued_bytes + bytes > options_.max_queue_bytes)) {
-          refused.push_back(i);
-        } else {
-          lane.queued_bytes += bytes;
-          lane.queue.push_back(Entry{call, i});
-        }
-      }
-    }
-    lane.cv.notify_one();
-    for (size_t i : refused) {
+    std::vector<Entry> entries;
+    entries.reserve(by_lane[l].size());
+    for (size_t i : by_lane[l]) entries.push_back(Entry{call, i});
+    for (const Entry& entry : lanes_[l]->queue.PushAll(std::move(entries))) {
       v1::SendResult result;
       result.set_reason(im::common::v1::REASON_CODE_UNAVAILABLE);
       result.set_message("message service busy; retry later");
-      Settle(Entry{call, i}, std::move(result));
+      Settle(entry, std::move(result));
     }
   }
 }
@@ -108,17 +87,8 @@ size_t SendPipeline::PayloadBytes(const Entry& entry) {
 void SendPipeline::Loop(size_t lane_index) {
   Lane& lane = *lanes_[lane_index];
   for (;;) {
-    std::vector<Entry> batch;
-    {
-      std::unique_lock<std::mutex> lock(lane.mu);
-      lane.cv.wait(lock, [&] { return lane.stopping || !lane.queue.empty(); });
-      if (lane.queue.empty()) return;
-      while (!lane.queue.empty() && batch.size() < options_.max_batch) {
-        lane.queued_bytes -= PayloadBytes(lane.queue.front());
-        batch.push_back(std::move(lane.queue.front()));
-        lane.queue.pop_front();
-      }
-    }
+    std::vector<Entry> batch = lane.queue.PopBatch(options_.max_batch);
+    if (batch.empty()) return;
     std::vector<const v1::SendItem*> items;
     items.reserve(batch.size());
     for (const Entry& entry : batch) items.push_back(&entry.call->items[entry.index]);

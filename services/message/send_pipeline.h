@@ -8,17 +8,15 @@
 //   pipeline.Submit(items, [reactor, response](std::vector<SendResult> results) { ... });
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "im/message/v1/message.pb.h"
 #include "services/message/fanout.h"
+#include "services/message/lane_queue.h"
 #include "services/message/send_processor.h"
 
 namespace im::message {
@@ -60,11 +58,10 @@ class SendPipeline {
     size_t index;
   };
   struct Lane {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<Entry> queue;
-    size_t queued_bytes = 0;
-    bool stopping = false;
+    explicit Lane(const Options& options)
+        : queue({.max_items = options.max_queue, .max_bytes = options.max_queue_bytes},
+                &PayloadBytes) {}
+    LaneQueue<Entry> queue;
     std::thread thread;
   };
 

@@ -24,25 +24,24 @@ constexpr int kRateBurst = 20;
 // Long enough that no other test's connection idles out, short enough to wait for.
 constexpr int kIdleSeconds = 2;
 
-class BadInputTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    suite_ = new testing::Suite({.gateways = 1,
-                                 .gateway_env = {
-                                     {"IM_MAX_FRAME_BYTES", absl::StrCat(kMaxFrameBytes)},
-                                     {"IM_RATE_LIMIT_PER_SEC", "20"},
-                                     {"IM_RATE_LIMIT_BURST", absl::StrCat(kRateBurst)},
-                                     {"IM_IDLE_TIMEOUT", absl::StrCat(kIdleSeconds, "s")},
-                                 }});
-    ASSERT_TRUE(suite_->WaitServing());
+// One gateway with small limits, so each limit is reached in a moment.
+struct SmallLimits {
+  static testing::SuiteOptions Options() {
+    return {.gateways = 1,
+            .gateway_env = {
+                {"IM_MAX_FRAME_BYTES", absl::StrCat(kMaxFrameBytes)},
+                {"IM_RATE_LIMIT_PER_SEC", "20"},
+                {"IM_RATE_LIMIT_BURST", absl::StrCat(kRateBurst)},
+                {"IM_IDLE_TIMEOUT", absl::StrCat(kIdleSeconds, "s")},
+            }};
   }
-  static void TearDownTestSuite() {
-    delete suite_;
-    suite_ = nullptr;
-  }
+};
 
+class BadInputTest : public testing::SuiteTest<SmallLimits> {
+ protected:
   void SetUp() override {
-    ASSERT_NE(suite_, nullptr);
+    SuiteTest::SetUp();
+    if (HasFatalFailure()) return;
     speaker_uid_ = UniqueName("speaker");
     listener_uid_ = UniqueName("listener");
     speaker_ = suite_->Login(speaker_uid_, "phone");
@@ -92,14 +91,11 @@ class BadInputTest : public ::testing::Test {
     EXPECT_FALSE(frame->error().message().empty());
   }
 
-  static testing::Suite* suite_;
   std::string speaker_uid_;
   std::string listener_uid_;
   std::unique_ptr<client::ImClient> speaker_;
   std::unique_ptr<client::ImClient> listener_;
 };
-
-testing::Suite* BadInputTest::suite_ = nullptr;
 
 TEST_F(BadInputTest, BadTokenGetsAuthFailedAndIsClosed) {
   const std::string uid = UniqueName("intruder");

@@ -23,22 +23,10 @@ using testing::NextRecv;
 using testing::RecvsWithin;
 using testing::UniqueName;
 
-class ChatTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    suite_ = new testing::Suite({.gateways = 2, .gateway_env = {}});
-    ASSERT_TRUE(suite_->WaitServing());
-  }
-  static void TearDownTestSuite() {
-    delete suite_;
-    suite_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(suite_, nullptr); }
-
-  static testing::Suite* suite_;
+struct TwoGateways {
+  static testing::SuiteOptions Options() { return {.gateways = 2, .gateway_env = {}}; }
 };
-
-testing::Suite* ChatTest::suite_ = nullptr;
+class ChatTest : public testing::SuiteTest<TwoGateways> {};
 
 void ExpectSameMessage(const common::Message& got, const client::SendAck& ack) {
   EXPECT_EQ(got.message_id(), ack.message_id());
@@ -415,22 +403,12 @@ TEST_F(ChatTest, NoPersistAndSyncOnceAreDeliveredButNotInHistory) {
 }
 
 // Gateways started with --multi_device=allow: devices of one flag coexist across gateways.
-class AllowMultiDeviceTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    suite_ = new testing::Suite({.gateways = 2, .gateway_env = {{"IM_MULTI_DEVICE", "allow"}}});
-    ASSERT_TRUE(suite_->WaitServing());
+struct TwoGatewaysAllowingDevicesOfOneFlag {
+  static testing::SuiteOptions Options() {
+    return {.gateways = 2, .gateway_env = {{"IM_MULTI_DEVICE", "allow"}}};
   }
-  static void TearDownTestSuite() {
-    delete suite_;
-    suite_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(suite_, nullptr); }
-
-  static testing::Suite* suite_;
 };
-
-testing::Suite* AllowMultiDeviceTest::suite_ = nullptr;
+class AllowMultiDeviceTest : public testing::SuiteTest<TwoGatewaysAllowingDevicesOfOneFlag> {};
 
 // The phone moves to the other gateway while the tablet (same flag) stays on the old one: only the
 // phone's old connection is closed there (Disconnect names the device), and both devices receive.

@@ -9,6 +9,8 @@
 //   std::optional<Message> got = NextRecv(*bob);
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,6 +86,24 @@ class Suite {
   std::unique_ptr<ServiceProcess> sequence_;
   std::unique_ptr<ServiceProcess> message_;
   std::vector<Gateway> gateways_;
+};
+
+// A test fixture whose tests share one Suite, started once per test suite as `Config::Options()`
+// says (a struct with `static SuiteOptions Options()`), so each test costs no process start-up.
+template <typename Config>
+class SuiteTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    suite_ = new Suite(Config::Options());
+    ASSERT_TRUE(suite_->WaitServing());
+  }
+  static void TearDownTestSuite() {
+    delete suite_;
+    suite_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(suite_, nullptr); }
+
+  static inline Suite* suite_ = nullptr;
 };
 
 // The next RECV's message, skipping other pushes; nullopt after `timeout`.
