@@ -28,6 +28,15 @@ struct TwoGateways {
 };
 class ChatTest : public testing::SuiteTest<TwoGateways> {};
 
+// The connection's next push is DISCONNECT(KICKED), and the server then closes it.
+void ExpectKickedAndClosed(client::ImClient& client) {
+  std::optional<client::Frame> frame = testing::NextFrame(client, absl::Seconds(5));
+  ASSERT_TRUE(frame.has_value()) << "no DISCONNECT; closed: " << client.close_reason();
+  ASSERT_TRUE(frame->has_disconnect()) << frame->ShortDebugString();
+  EXPECT_EQ(frame->disconnect().reason(), common::REASON_CODE_KICKED);
+  EXPECT_TRUE(client.WaitClosed(absl::Seconds(5)));
+}
+
 void ExpectSameMessage(const common::Message& got, const client::SendAck& ack) {
   EXPECT_EQ(got.message_id(), ack.message_id());
   EXPECT_EQ(got.message_seq(), ack.message_seq());
@@ -288,11 +297,7 @@ TEST_F(ChatTest, NewDeviceWithTheSameFlagKicksTheOlderOneAcrossGateways) {
   auto old_phone = suite_->Login(alice, "old-phone", 0);
   auto new_phone = suite_->Login(alice, "new-phone", 1);
 
-  std::optional<client::Frame> frame = testing::NextFrame(*old_phone, absl::Seconds(5));
-  ASSERT_TRUE(frame.has_value()) << "the older device got no DISCONNECT";
-  ASSERT_TRUE(frame->has_disconnect()) << frame->ShortDebugString();
-  EXPECT_EQ(frame->disconnect().reason(), common::REASON_CODE_KICKED);
-  EXPECT_TRUE(old_phone->WaitClosed(absl::Seconds(5)));
+  ExpectKickedAndClosed(*old_phone);
 
   auto bob_phone = suite_->Login(bob, "phone", 0);
   absl::StatusOr<client::SendAck> ack =
@@ -312,11 +317,7 @@ TEST_F(ChatTest, SameDeviceReconnectingToTheOtherGatewayReplacesItsOldConnection
   auto old_socket = suite_->Login(alice, "phone", 0);
   auto reconnected = suite_->Login(alice, "phone", 1);
 
-  std::optional<client::Frame> frame = testing::NextFrame(*old_socket, absl::Seconds(5));
-  ASSERT_TRUE(frame.has_value()) << "the old connection got no DISCONNECT";
-  ASSERT_TRUE(frame->has_disconnect()) << frame->ShortDebugString();
-  EXPECT_EQ(frame->disconnect().reason(), common::REASON_CODE_KICKED);
-  EXPECT_TRUE(old_socket->WaitClosed(absl::Seconds(5)));
+  ExpectKickedAndClosed(*old_socket);
   EXPECT_TRUE(suite_->IsOnline(alice, "phone"))
       << "the old gateway's cleanup removed the new entry";
 
@@ -419,11 +420,7 @@ TEST_F(AllowMultiDeviceTest, SameDeviceReconnectingElsewhereLeavesOtherDevicesOf
   auto tablet = suite_->Login(alice, "tablet", 0);
   auto reconnected = suite_->Login(alice, "phone", 1);
 
-  std::optional<client::Frame> frame = testing::NextFrame(*old_socket, absl::Seconds(5));
-  ASSERT_TRUE(frame.has_value()) << "the old connection got no DISCONNECT";
-  ASSERT_TRUE(frame->has_disconnect()) << frame->ShortDebugString();
-  EXPECT_EQ(frame->disconnect().reason(), common::REASON_CODE_KICKED);
-  EXPECT_TRUE(old_socket->WaitClosed(absl::Seconds(5)));
+  ExpectKickedAndClosed(*old_socket);
   EXPECT_TRUE(suite_->IsOnline(alice, "phone"));
   EXPECT_TRUE(suite_->IsOnline(alice, "tablet"));
 
@@ -434,7 +431,7 @@ TEST_F(AllowMultiDeviceTest, SameDeviceReconnectingElsewhereLeavesOtherDevicesOf
   std::optional<common::Message> at_phone = NextRecv(*reconnected);
   ASSERT_TRUE(at_phone.has_value()) << "the reconnected phone does not receive";
   ExpectSameMessage(*at_phone, *ack);
-  frame = testing::NextFrame(*tablet);
+  std::optional<client::Frame> frame = testing::NextFrame(*tablet);
   ASSERT_TRUE(frame.has_value()) << "the tablet got nothing";
   ASSERT_TRUE(frame->has_recv()) << "the tablet got " << frame->ShortDebugString();
   ExpectSameMessage(frame->recv().message(), *ack);
