@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "im/common/v1/common.pb.h"
 #include "common/frame_codec.h"
+#include "im/common/v1/common.pb.h"
 
 namespace im::gateway {
 
