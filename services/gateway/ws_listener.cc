@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <chrono>
 #include <future>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +29,7 @@ absl::StatusOr<int> WsListener::Listen(const std::string& host, int port, const 
   if (ec) return absl::InvalidArgumentError(absl::StrCat("bad listen address ", host));
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
   acceptor_.emplace(*contexts_.front());
+  retry_timer_.emplace(*contexts_.front());
   acceptor_->open(endpoint.protocol(), ec);
   if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_->bind(endpoint, ec);
@@ -51,13 +53,17 @@ void WsListener::DoAccept() {
                             if (ec == net::error::operation_aborted || !acceptor_->is_open()) {
                               return;
                             }
-                            if (!ec) {
-                              boost::system::error_code ignored;
-                              socket.set_option(tcp::no_delay(true), ignored);
-                              std::make_shared<WsSession>(std::move(socket), deps_)->Run();
-                            } else {
+                            if (ec) {
                               log::Warning("ws_accept_failed", {{"error", ec.message()}});
+                              retry_timer_->expires_after(std::chrono::milliseconds(100));
+                              retry_timer_->async_wait([this](boost::system::error_code ec) {
+                                if (!ec && acceptor_->is_open()) DoAccept();
+                              });
+                              return;
                             }
+                            boost::system::error_code ignored;
+                            socket.set_option(tcp::no_delay(true), ignored);
+                            std::make_shared<WsSession>(std::move(socket), deps_)->Run();
                             DoAccept();
                           });
 }
@@ -68,6 +74,7 @@ void WsListener::StopAccepting() {
   net::post(*contexts_.front(), [this, &done] {
     boost::system::error_code ignored;
     acceptor_->close(ignored);
+    retry_timer_->cancel();
     done.set_value();
   });
   if (!threads_.empty()) done.get_future().wait();

@@ -12,6 +12,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,9 @@ class WsListener {
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  // Spaces out accepts after a failure: with no file descriptors left every accept fails at once,
+  // and retrying immediately would spin a core and flood the log.
+  std::optional<boost::asio::steady_timer> retry_timer_;
   const SessionDeps* deps_ = nullptr;
   size_t next_ = 0;
 };
