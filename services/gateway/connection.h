@@ -3,6 +3,7 @@
 // implements it; tests use a fake.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,9 +43,17 @@ class Connection {
   // Sends DISCONNECT(reason, message) after what is queued and closes. Idempotent.
   virtual void Close(im::common::v1::ReasonCode reason, std::string message) = 0;
 
+  // Whether its first presence write is done. Refreshes rewrite only such connections: before
+  // that, the multi-device kicker may still have to read the entry this one replaces.
+  bool in_presence() const { return in_presence_.load(std::memory_order_acquire); }
+  void MarkInPresence() { in_presence_.store(true, std::memory_order_release); }
+
  protected:
   // Set once, before the connection is published to other threads (SessionHub::Add).
   ConnectionInfo info_;
+
+ private:
+  std::atomic<bool> in_presence_{false};
 };
 
 // Encodes `frame` once for pushing.

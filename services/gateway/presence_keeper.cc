@@ -50,16 +50,20 @@ PresenceEntry PresenceKeeper::EntryFor(const ConnectionInfo& info) const {
   return entry;
 }
 
-void PresenceKeeper::Register(const ConnectionInfo& info,
+void PresenceKeeper::Register(std::shared_ptr<Connection> conn,
                               std::function<void(absl::Status)> written) {
-  Enqueue({.add = true, .entry = EntryFor(info), .written = std::move(written)});
+  PresenceEntry entry = EntryFor(conn->info());
+  Enqueue({.add = true,
+           .entry = std::move(entry),
+           .written = std::move(written),
+           .conn = std::move(conn)});
 }
 
 void PresenceKeeper::Unregister(const std::string& uid, const std::string& device_id) {
   PresenceEntry entry;
   entry.uid = uid;
   entry.device_id = device_id;
-  Enqueue({.add = false, .entry = std::move(entry), .written = nullptr});
+  Enqueue({.add = false, .entry = std::move(entry), .written = nullptr, .conn = nullptr});
 }
 
 void PresenceKeeper::Enqueue(Op op) {
@@ -96,9 +100,18 @@ void PresenceKeeper::Flush() {
     const bool refresh = std::exchange(refresh_due_, false);
     lock.unlock();
 
+    // A connection removed from the hub queued its removal after leaving it, so checking here,
+    // after taking the batch, never misses one: either the add is dropped now, or the removal
+    // comes in a later round and undoes it.
+    std::vector<bool> gone(ops.size(), false);
+    for (size_t i = 0; i < ops.size(); ++i) {
+      gone[i] = ops[i].add && !hub_->Contains(*ops[i].conn);
+    }
     // The last op per device wins, so a close followed by a reconnect leaves it registered.
     std::map<std::pair<std::string, std::string>, const Op*> last;
-    for (const Op& op : ops) last[{op.entry.uid, op.entry.device_id}] = &op;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (!gone[i]) last[{ops[i].entry.uid, ops[i].entry.device_id}] = &ops[i];
+    }
     std::vector<PresenceEntry> adds;
     std::vector<std::pair<std::string, std::string>> removes;
     for (const auto& [key, op] : last) {
@@ -111,14 +124,19 @@ void PresenceKeeper::Flush() {
     LogFailure("register", presence_->Register(adds));
     LogFailure("unregister", presence_->Unregister(gateway_, removes));
     // A failed write (logged above) still lets the connection in: the next refresh retries it.
-    for (const Op& op : ops) {
-      if (op.written) op.written(absl::OkStatus());
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].add && !gone[i]) ops[i].conn->MarkInPresence();
+      if (!ops[i].written) continue;
+      ops[i].written(
+          gone[i] ? absl::FailedPreconditionError("the connection closed before it was registered")
+                  : absl::OkStatus());
     }
     // The snapshot is taken after the ops above were applied: a connection closing from now on
     // queues its removal for the next round, after this refresh.
     if (refresh) {
       std::vector<PresenceEntry> batch;
       for (const std::shared_ptr<Connection>& conn : hub_->All()) {
+        if (!conn->in_presence()) continue;
         batch.push_back(EntryFor(conn->info()));
         if (batch.size() == kRefreshBatch) {
           LogFailure("refresh", presence_->Register(batch));

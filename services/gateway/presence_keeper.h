@@ -6,7 +6,7 @@
 //
 //   PresenceKeeper keeper(&presence, &workers, &hub, "10.0.0.7:7002");
 //   keeper.Start();
-//   keeper.Register(conn->info(), [](absl::Status s) { /* CONNACK, or refuse if !s.ok() */ });
+//   keeper.Register(conn, [](absl::Status s) { /* CONNACK, or refuse if !s.ok() */ });
 //   keeper.Unregister(uid, device);  // after close
 #pragma once
 
@@ -42,7 +42,10 @@ class PresenceKeeper {
   // gets UNAVAILABLE at once, on the calling thread, when the worker pool is full (the write would
   // wait for the next refresh tick), or SERVER_SHUTDOWN (WithReason) once stopping; nothing is
   // written then and the caller should refuse the connection.
-  void Register(const ConnectionInfo& info, std::function<void(absl::Status)> written);
+  // A connection that has left the hub by the time the write would happen (closed, or replaced by
+  // a newer one) is not written, since nothing would remove its entry: `written` gets
+  // FAILED_PRECONDITION.
+  void Register(std::shared_ptr<Connection> conn, std::function<void(absl::Status)> written);
   void Unregister(const std::string& uid, const std::string& device_id);
 
   // Removes the entries of every connection in the hub now (shutdown); blocks on Redis.
@@ -53,6 +56,8 @@ class PresenceKeeper {
     bool add;
     PresenceEntry entry;
     std::function<void(absl::Status)> written;
+    // Adds only: the connection, to check it is still in the hub and to mark it in presence.
+    std::shared_ptr<Connection> conn;
   };
 
   void Enqueue(Op op);

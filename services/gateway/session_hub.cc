@@ -51,6 +51,15 @@ bool SessionHub::Remove(const Connection& conn) {
   return device_gone;
 }
 
+bool SessionHub::Contains(const Connection& conn) const {
+  const Shard& shard = ShardOf(conn.info().uid);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.by_uid.find(conn.info().uid);
+  if (it == shard.by_uid.end()) return false;
+  return std::any_of(it->second.begin(), it->second.end(),
+                     [&](const auto& candidate) { return candidate.get() == &conn; });
+}
+
 std::vector<std::shared_ptr<Connection>> SessionHub::Find(const std::string& uid) const {
   const Shard& shard = ShardOf(uid);
   std::lock_guard<std::mutex> lock(shard.mu);

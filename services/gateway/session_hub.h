@@ -49,6 +49,9 @@ class SessionHub {
   // (uid, device_id) remains, i.e. the device is now offline on this gateway.
   bool Remove(const Connection& conn);
 
+  // Whether `conn` is here (added and neither removed nor replaced).
+  bool Contains(const Connection& conn) const;
+
   // The connections of `uid`.
   std::vector<std::shared_ptr<Connection>> Find(const std::string& uid) const;
 

@@ -220,14 +220,13 @@ void WsSession::OnAuthenticated(const absl::Status& status, const std::string& r
   // CONNACK waits for the presence write: a peer may send the moment the client sees it, and
   // that message must find this device live, not only by the next sync. The write itself waits
   // for the kicker's presence read, which it would hide the device's old gateway from.
-  deps_->kicker->ReplaceElsewhere(
-      info_, policy, [self = shared_from_this(), info = info_, request_id] {
-        self->deps_->presence->Register(info, [self, request_id](absl::Status status) {
-          net::post(self->ws_.get_executor(), [self, request_id, status = std::move(status)] {
-            self->OnRegistered(request_id, status);
-          });
-        });
+  deps_->kicker->ReplaceElsewhere(info_, policy, [self = shared_from_this(), request_id] {
+    self->deps_->presence->Register(self, [self, request_id](absl::Status status) {
+      net::post(self->ws_.get_executor(), [self, request_id, status = std::move(status)] {
+        self->OnRegistered(request_id, status);
       });
+    });
+  });
 }
 
 void WsSession::OnRegistered(const std::string& request_id, const absl::Status& status) {
@@ -297,8 +296,10 @@ void WsSession::Close(ReasonCode reason, std::string message) {
 void WsSession::Enqueue(OutFrame frame, bool last) {
   if (state_ == State::kClosed || (state_ == State::kClosing && !last)) return;
   const GatewayOptions& options = *deps_->options;
-  if (!last && (queue_.size() >= options.write_queue_max_frames ||
-                queued_bytes_ + frame.data->size() > options.write_queue_max_bytes)) {
+  // One frame always fits an empty queue: a sync page may be larger than the byte bound.
+  if (!last &&
+      (queue_.size() >= options.write_queue_max_frames ||
+       (!queue_.empty() && queued_bytes_ + frame.data->size() > options.write_queue_max_bytes))) {
     deps_->metrics->slow_consumer_closes->Increment();
     // What is queued will not be read in time anyway; only the frame being written stays.
     while (queue_.size() > (writing_ ? 1u : 0u)) {
@@ -317,7 +318,7 @@ void WsSession::Enqueue(OutFrame frame, bool last) {
 void WsSession::Hold(OutFrame frame) {
   const GatewayOptions& options = *deps_->options;
   if (held_.size() >= options.write_queue_max_frames ||
-      held_bytes_ + frame.data->size() > options.write_queue_max_bytes) {
+      (!held_.empty() && held_bytes_ + frame.data->size() > options.write_queue_max_bytes)) {
     deps_->metrics->slow_consumer_closes->Increment();
     held_.clear();
     held_bytes_ = 0;

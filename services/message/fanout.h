@@ -54,7 +54,10 @@ class Fanout {
   void Enqueue(size_t lane, std::vector<FanoutItem> items);
 
   // Delivers one batch on the calling thread and returns when every Deliver call has finished. A
-  // gateway that fails a request gets none of its later requests of this batch.
+  // gateway that fails a request gets none of its later requests of this batch. Order per device
+  // holds because a batch starts only after the previous one's calls returned; a call that timed
+  // out may still run on the gateway, so the deadline (--deliver_timeout) must stay far above a
+  // gateway's handling time (microseconds: it only queues frames), or the next batch may overtake.
   void DeliverBatch(const std::vector<FanoutItem>& items);
 
  private:

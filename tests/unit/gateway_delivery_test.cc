@@ -9,38 +9,13 @@
 #include "services/gateway/deliverer.h"
 #include "services/gateway/kicker.h"
 #include "services/gateway/session_hub.h"
+#include "tests/fakes/fake_connection.h"
 
 namespace im::gateway {
 namespace {
 
 using im::client::v1::Frame;
 using namespace im::common::v1;
-
-class FakeConnection : public Connection {
- public:
-  FakeConnection(std::string uid, std::string device_id, int flag,
-                 Encoding encoding = Encoding::kBinary) {
-    info_.uid = std::move(uid);
-    info_.device_id = std::move(device_id);
-    info_.device_flag = flag;
-    info_.encoding = encoding;
-  }
-
-  void Push(std::vector<OutFrame> frames) override {
-    ++pushes;
-    for (OutFrame& frame : frames) {
-      absl::StatusOr<Frame> decoded = DecodeFrame(*frame.data, frame.encoding, 1 << 20);
-      EXPECT_TRUE(decoded.ok()) << decoded.status();
-      EXPECT_EQ(frame.encoding, info_.encoding);
-      if (decoded.ok()) received.push_back(*decoded);
-    }
-  }
-  void Close(ReasonCode reason, std::string) override { closed = reason; }
-
-  int pushes = 0;
-  std::vector<Frame> received;
-  std::optional<ReasonCode> closed;
-};
 
 std::shared_ptr<FakeConnection> Conn(const std::string& uid, const std::string& device, int flag,
                                      Encoding encoding = Encoding::kBinary) {

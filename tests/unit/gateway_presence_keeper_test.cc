@@ -6,17 +6,13 @@
 
 #include "services/gateway/presence_keeper.h"
 #include "services/gateway/reason_codes.h"
+#include "tests/fakes/fake_connection.h"
 
 namespace im::gateway {
 namespace {
 
-ConnectionInfo Info() {
-  ConnectionInfo info;
-  info.uid = "alice";
-  info.device_id = "phone";
-  info.device_flag = 1;
-  info.connected_at_ms = 1700000000000;
-  return info;
+std::shared_ptr<Connection> Phone() {
+  return std::make_shared<FakeConnection>("alice", "phone", 1);
 }
 
 class PresenceKeeperTest : public ::testing::Test {
@@ -39,7 +35,7 @@ TEST_F(PresenceKeeperTest, FullWorkerPoolRefusesTheRegistrationAtOnce) {
 
   bool called = false;
   absl::Status got;
-  keeper.Register(Info(), [&](absl::Status status) {
+  keeper.Register(Phone(), [&](absl::Status status) {
     called = true;
     got = std::move(status);
   });
@@ -56,7 +52,7 @@ TEST_F(PresenceKeeperTest, StoppedKeeperRefusesWithServerShutdown) {
 
   bool called = false;
   absl::Status got;
-  keeper.Register(Info(), [&](absl::Status status) {
+  keeper.Register(Phone(), [&](absl::Status status) {
     called = true;
     got = std::move(status);
   });
