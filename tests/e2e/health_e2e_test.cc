@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "tests/support/test_env.h"
 
 namespace im {
@@ -48,7 +49,15 @@ TEST(MigrateOnlyTest, EveryBinaryMigratesWithOnlyTheStores) {
 
 TEST_F(HealthTest, EveryServiceServesHealthAndMetrics) {
   for (auto& service : services_) {
-    const std::string metrics = testing::HttpGet(service->metrics_port(), "/metrics");
+    // The RPC interceptor counts a call once it has completed, which may be just after the client
+    // (WaitServing's health check) saw the answer; so the first scrape may come too early.
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    std::string metrics;
+    do {
+      metrics = testing::HttpGet(service->metrics_port(), "/metrics");
+      if (metrics.find("grpc_server_handled_total") != std::string::npos) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    } while (absl::Now() < deadline);
     EXPECT_NE(metrics.find("grpc_server_handled_total"), std::string::npos)
         << service->grpc_address() << ": " << metrics;
   }
