@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/frame_codec.h"
+#include "im/client/v1/client.pb.h"
 #include "im/common/v1/common.pb.h"
 
 namespace im::gateway {
@@ -48,12 +49,18 @@ class Connection {
   bool in_presence() const { return in_presence_.load(std::memory_order_acquire); }
   void MarkInPresence() { in_presence_.store(true, std::memory_order_release); }
 
+  // Whether new messages reach it as SEQ_UPDATE instead of RECV (SeqSubscribe); FULL at first.
+  // Atomic, since the Deliverer reads it on gRPC threads while the connection's strand sets it.
+  bool seq_only() const { return seq_only_.load(std::memory_order_acquire); }
+  void SetSeqOnly(bool seq_only) { seq_only_.store(seq_only, std::memory_order_release); }
+
  protected:
   // Set once, before the connection is published to other threads (SessionHub::Add).
   ConnectionInfo info_;
 
  private:
   std::atomic<bool> in_presence_{false};
+  std::atomic<bool> seq_only_{false};
 };
 
 // Encodes `frame` once for pushing.

@@ -32,7 +32,7 @@ class PresentedFrame {
   std::array<OutFrame, 2> encoded_;
 };
 
-// The frame `recipient` gets for a message item.
+// The frame `recipient` gets for a message item in FULL mode.
 Frame MessageFrame(const im::common::v1::Message& message, const Recipient& recipient) {
   Frame frame;
   im::common::v1::Message* presented;
@@ -49,30 +49,77 @@ Frame MessageFrame(const im::common::v1::Message& message, const Recipient& reci
   return frame;
 }
 
-// Whether every recipient of `item` sees the same frame, so it is built and encoded once.
-bool SameForAll(const DeliverItem& item) {
-  if (item.body_case() != DeliverItem::kMessage) return true;
-  const im::common::v1::Message& message = item.message();
-  return !message.flags().sync_once() &&
-         message.channel().type() != im::common::v1::CHANNEL_TYPE_PERSON;
+// The SEQ_UPDATE `recipient` gets for a stored message in SEQ_ONLY mode.
+Frame SeqUpdateFrame(const im::common::v1::Message& message, const Recipient& recipient) {
+  Frame frame;
+  im::conversation::v1::SeqUpdate* update = frame.mutable_seq_update();
+  *update->mutable_channel() =
+      ChannelAsSeenBy(message.channel(), message.from_uid(), recipient.uid());
+  update->set_max_seq(message.message_seq());
+  update->set_last_message_time(message.timestamp());
+  return frame;
 }
 
-Frame SharedFrame(const DeliverItem& item) {
+// The frame of an item that is not a message, the same for every recipient.
+Frame PassThroughFrame(const DeliverItem& item) {
   Frame frame;
   switch (item.body_case()) {
-    case DeliverItem::kMessage:
-      *frame.mutable_recv()->mutable_message() = item.message();
-      break;
     case DeliverItem::kExtensionChanged:
       *frame.mutable_extension_changed() = item.extension_changed();
       break;
     case DeliverItem::kSeqUpdate:
       *frame.mutable_seq_update() = item.seq_update();
       break;
+    case DeliverItem::kMessage:
     case DeliverItem::BODY_NOT_SET:
       break;
   }
   return frame;
+}
+
+// What one connection gets for an item, by its mode.
+enum class Form {
+  kFull,     // RECV / CMD, or the item's own frame when it is not a message.
+  kSeqOnly,  // SEQ_UPDATE for a stored message.
+  kNothing,  // A no_persist message for a SEQ_ONLY connection.
+};
+
+Form FormFor(const DeliverItem& item, bool seq_only) {
+  if (!seq_only || item.body_case() != DeliverItem::kMessage) return Form::kFull;
+  const im::common::v1::Message& message = item.message();
+  if (message.flags().sync_once()) return Form::kFull;
+  return message.message_seq() > 0 ? Form::kSeqOnly : Form::kNothing;
+}
+
+// The frames of one item in one form: built and encoded at most once for the whole item when all
+// recipients see the same frame, otherwise once per recipient.
+class ItemFrames {
+ public:
+  using Build = Frame (*)(const im::common::v1::Message&, const Recipient&);
+
+  ItemFrames(const DeliverItem& item, bool per_recipient, Build build)
+      : item_(item), per_recipient_(per_recipient), build_(build) {}
+
+  // The frame for `recipient`; recipients come one after another, never interleaved.
+  PresentedFrame& For(const Recipient& recipient) {
+    if (!frame_.has_value() || (per_recipient_ && recipient_ != &recipient)) {
+      recipient_ = &recipient;
+      frame_.emplace(item_.body_case() == DeliverItem::kMessage ? build_(item_.message(), recipient)
+                                                                : PassThroughFrame(item_));
+    }
+    return *frame_;
+  }
+
+ private:
+  const DeliverItem& item_;
+  const bool per_recipient_;
+  const Build build_;
+  const Recipient* recipient_ = nullptr;
+  std::optional<PresentedFrame> frame_;
+};
+
+bool IsPerson(const DeliverItem& item) {
+  return item.message().channel().type() == im::common::v1::CHANNEL_TYPE_PERSON;
 }
 
 }  // namespace
@@ -87,21 +134,28 @@ void Deliverer::Deliver(const im::gateway::v1::DeliverRequest& request,
   for (const DeliverItem& item : request.items()) {
     im::gateway::v1::DeliverResult* result = response->add_results();
     if (item.body_case() == DeliverItem::BODY_NOT_SET) continue;
-    const bool same_for_all = SameForAll(item);
-    std::optional<PresentedFrame> shared;
-    if (same_for_all) shared.emplace(SharedFrame(item));
+    const bool is_message = item.body_case() == DeliverItem::kMessage;
+    // A cmd carries each recipient's cmd_seq; a PERSON channel looks different from each side.
+    ItemFrames full(item, is_message && (item.message().flags().sync_once() || IsPerson(item)),
+                    MessageFrame);
+    ItemFrames seq_only(item, is_message && IsPerson(item), SeqUpdateFrame);
     const im::common::v1::DeviceRef& exclude = item.exclude_device();
 
     for (const Recipient& recipient : item.recipients()) {
-      std::optional<PresentedFrame> own;
       bool had = false;
       for (std::shared_ptr<Connection>& conn : hub_->Find(recipient.uid())) {
         const ConnectionInfo& info = conn->info();
         if (info.uid == exclude.uid() && info.device_id == exclude.device_id()) continue;
-        PresentedFrame* frame = same_for_all ? &*shared : nullptr;
-        if (!same_for_all) {
-          if (!own.has_value()) own.emplace(MessageFrame(item.message(), recipient));
-          frame = &*own;
+        PresentedFrame* frame = nullptr;
+        switch (FormFor(item, conn->seq_only())) {
+          case Form::kFull:
+            frame = &full.For(recipient);
+            break;
+          case Form::kSeqOnly:
+            frame = &seq_only.For(recipient);
+            break;
+          case Form::kNothing:
+            continue;
         }
         auto [it, inserted] = slot.emplace(conn.get(), outbox.size());
         if (inserted) outbox.emplace_back(std::move(conn), std::vector<OutFrame>());

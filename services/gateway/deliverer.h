@@ -1,8 +1,10 @@
 // GatewayService.Deliver: turns a batch of pushes into frames for this gateway's connections.
 // A message becomes RECV (CMD with the recipient's cmd_seq for sync_once), its PERSON channel
-// presented as each recipient sees it; extension changes and seq updates pass through. Each
-// connection gets one Push with its frames in request order; encodings are computed once per
-// (presented frame, encoding) and shared. Never blocks on a connection.
+// presented as each recipient sees it; for a connection in SEQ_ONLY mode a stored message becomes
+// SEQ_UPDATE {channel, max_seq, last_message_time} instead and a no_persist one nothing (cmds stay
+// CMD). Extension changes and seq updates pass through to every connection. Each connection gets
+// one Push with its frames in request order; encodings are computed once per (presented frame,
+// encoding) and shared. Never blocks on a connection.
 //
 //   Deliverer deliverer(&hub, &metrics);
 //   deliverer.Deliver(request, &response);

@@ -19,27 +19,56 @@ Frame ErrorFrame(std::string request_id, ReasonCode reason, std::string message)
   return frame;
 }
 
+namespace {
+
+// Every typed response has the same reason and message fields.
+template <typename Response>
+void Refuse(Response* response, ReasonCode reason, std::string message) {
+  response->set_reason(reason);
+  response->set_message(std::move(message));
+}
+
+}  // namespace
+
 Frame RefusalFor(const Frame& request, ReasonCode reason, std::string message) {
   Frame frame;
   frame.set_request_id(request.request_id());
   switch (request.body_case()) {
     case Frame::kSend: {
       im::client::v1::SendAck* ack = frame.mutable_sendack();
-      ack->set_reason(reason);
-      ack->set_message(std::move(message));
+      Refuse(ack, reason, std::move(message));
       ack->set_client_msg_no(request.send().client_msg_no());
       break;
     }
-    case Frame::kSyncChannelMessagesRequest: {
-      im::client::v1::SyncChannelMessagesResponse* response =
-          frame.mutable_sync_channel_messages_response();
-      response->set_reason(reason);
-      response->set_message(std::move(message));
+    case Frame::kSyncChannelMessagesRequest:
+      Refuse(frame.mutable_sync_channel_messages_response(), reason, std::move(message));
       break;
-    }
+    case Frame::kSyncConversationsRequest:
+      Refuse(frame.mutable_sync_conversations_response(), reason, std::move(message));
+      break;
+    case Frame::kSetReadSeqRequest:
+      Refuse(frame.mutable_set_read_seq_response(), reason, std::move(message));
+      break;
+    case Frame::kSetUnreadRequest:
+      Refuse(frame.mutable_set_unread_response(), reason, std::move(message));
+      break;
+    case Frame::kDeleteConversationRequest:
+      Refuse(frame.mutable_delete_conversation_response(), reason, std::move(message));
+      break;
+    case Frame::kSetPinnedRequest:
+      Refuse(frame.mutable_set_pinned_response(), reason, std::move(message));
+      break;
+    case Frame::kSetMutedRequest:
+      Refuse(frame.mutable_set_muted_response(), reason, std::move(message));
+      break;
+    case Frame::kSeqSnapshotRequest:
+      Refuse(frame.mutable_seq_snapshot_response(), reason, std::move(message));
+      break;
+    case Frame::kSeqSubscribeRequest:
+      Refuse(frame.mutable_seq_subscribe_response(), reason, std::move(message));
+      break;
     default:
-      frame.mutable_error()->set_reason(reason);
-      frame.mutable_error()->set_message(std::move(message));
+      Refuse(frame.mutable_error(), reason, std::move(message));
       break;
   }
   return frame;

@@ -25,6 +25,8 @@ struct GatewayOptions {
   MultiDevicePolicy multi_device = MultiDevicePolicy::kKickSameFlag;
   // Deadline of calls to the message service.
   absl::Duration message_timeout = absl::Seconds(5);
+  // Deadline of calls to the conversation service.
+  absl::Duration conversation_timeout = absl::Seconds(5);
 };
 
 }  // namespace im::gateway

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/presence.h"
 #include "common/service_runtime.h"
+#include "im/conversation/v1/conversation.grpc.pb.h"
 #include "im/message/v1/message.grpc.pb.h"
 #include "services/gateway/authenticator.h"
 #include "services/gateway/deliverer.h"
@@ -30,6 +31,8 @@
 ABSL_FLAG(int, ws_port, 8080, "WebSocket port for clients; 0 picks a free one (logged).");
 ABSL_FLAG(int, ws_threads, 0, "WebSocket I/O threads, one io_context each; 0 = one per core.");
 ABSL_FLAG(std::string, message_addr, "", "host:port of the message service. Required.");
+ABSL_FLAG(std::string, conversation_addr, "",
+          "host:port of the conversation service (conversation and seq requests). Required.");
 ABSL_FLAG(std::string, advertise_addr, "",
           "The gRPC host:port other services reach this gateway at (stored in presence); "
           "default listen_host:grpc_port.");
@@ -57,6 +60,8 @@ ABSL_FLAG(absl::Duration, presence_ttl, absl::Seconds(60),
           "Presence entries expire this long after the last refresh (every ttl/3).");
 ABSL_FLAG(absl::Duration, message_timeout, absl::Seconds(5),
           "Deadline of calls to the message service and to other gateways.");
+ABSL_FLAG(absl::Duration, conversation_timeout, absl::Seconds(5),
+          "Deadline of calls to the conversation service.");
 ABSL_FLAG(int, send_batch_max, 256,
           "Most SENDs in one MessageService.Send call; 1..1000, the message service's limit.");
 ABSL_FLAG(int, send_shards, 4,
@@ -106,6 +111,10 @@ GatewayOptions LoadOptions() {
   }
   options.message_timeout = absl::GetFlag(FLAGS_message_timeout);
   if (options.message_timeout <= absl::ZeroDuration()) Fail("--message_timeout must be positive");
+  options.conversation_timeout = absl::GetFlag(FLAGS_conversation_timeout);
+  if (options.conversation_timeout <= absl::ZeroDuration()) {
+    Fail("--conversation_timeout must be positive");
+  }
   return options;
 }
 
@@ -147,6 +156,10 @@ int main(int argc, char** argv) {
   const std::string advertise = AdvertiseAddress(config);
   const std::string message_addr = absl::GetFlag(FLAGS_message_addr);
   if (message_addr.empty()) Fail("--message_addr (IM_MESSAGE_ADDR) is required");
+  const std::string conversation_addr = absl::GetFlag(FLAGS_conversation_addr);
+  if (conversation_addr.empty()) {
+    Fail("--conversation_addr (IM_CONVERSATION_ADDR) is required");
+  }
 
   im::gateway::GatewayMetrics metrics;
   runtime.AddMetrics(metrics.registry);
@@ -164,7 +177,10 @@ int main(int argc, char** argv) {
                                               .max_batch = static_cast<size_t>(send_batch),
                                               .max_queue = static_cast<size_t>(send_queue),
                                               .timeout = options.message_timeout});
-  im::gateway::RequestHandler handler(&batcher, messages, &metrics, options.message_timeout);
+  std::shared_ptr<im::conversation::v1::ConversationService::StubInterface> conversations =
+      im::conversation::v1::ConversationService::NewStub(
+          grpc::CreateChannel(conversation_addr, grpc::InsecureChannelCredentials()));
+  im::gateway::RequestHandler handler(&batcher, messages, conversations, &metrics, options);
   im::gateway::PresenceKeeper keeper(&presence, &runtime.workers(), &hub, advertise);
   im::gateway::Kicker kicker(&hub, &presence, &tokens, &runtime.workers(), &metrics, advertise,
                              options.message_timeout);

@@ -27,12 +27,75 @@ Frame SendAckFrame(const std::string& request_id, const std::string& client_msg_
   return frame;
 }
 
-// One SyncChannelMessages call's state, alive until its callback.
-struct SyncCall {
+// One call's state, alive until its callback.
+template <typename Request, typename Response>
+struct UnaryCall {
   grpc::ClientContext context;
-  im::message::v1::SyncChannelMessagesRequest request;
-  im::message::v1::SyncChannelMessagesResponse response;
+  Request request;
+  Response response;
 };
+
+// Where the answer to a request goes.
+struct ReplyTo {
+  std::shared_ptr<Connection> conn;
+  std::string request_id;
+  Encoding encoding;
+};
+
+// Starts `request` through `start(context, request, response, callback)` (a stub's async method)
+// with `timeout`; when it returns, `fill(status, response, reply)` fills the reply frame, which
+// goes back to the connection.
+template <typename Response, typename Request, typename Start, typename Fill>
+void Forward(ReplyTo to, absl::Duration timeout, Request request, Start start, Fill fill) {
+  auto call = std::make_shared<UnaryCall<Request, Response>>();
+  call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  call->request = std::move(request);
+  UnaryCall<Request, Response>* raw = call.get();
+  start(&raw->context, &raw->request, &raw->response,
+        [to = std::move(to), call = std::move(call), fill = std::move(fill)](grpc::Status status) {
+          Frame reply;
+          reply.set_request_id(to.request_id);
+          fill(status, &call->response, &reply);
+          Reply(to.conn, reply, to.encoding);
+        });
+}
+
+// Sets a typed response's reason (and message on failure) from `status`; true when it succeeded.
+template <typename Out>
+bool SetOutcome(const grpc::Status& status, Out* out) {
+  out->set_reason(ReasonFor(status));
+  if (!status.ok()) out->set_message(status.error_message());
+  return status.ok();
+}
+
+// Fills the ConversationStateResponse in `field` of the reply with the state a change returned.
+auto StateInto(im::client::v1::ConversationStateResponse* (Frame::*field)()) {
+  return [field](const grpc::Status& status, im::conversation::v1::ConversationState* state,
+                 Frame* reply) {
+    im::client::v1::ConversationStateResponse* out = (reply->*field)();
+    if (SetOutcome(status, out)) out->mutable_state()->Swap(state);
+  };
+}
+
+// The uid a conversation or seq request names; empty means the connection's.
+const std::string& NamedUid(const Frame& frame) {
+  switch (frame.body_case()) {
+    case Frame::kSyncConversationsRequest:
+      return frame.sync_conversations_request().uid();
+    case Frame::kSetReadSeqRequest:
+      return frame.set_read_seq_request().uid();
+    case Frame::kSetUnreadRequest:
+      return frame.set_unread_request().uid();
+    case Frame::kDeleteConversationRequest:
+      return frame.delete_conversation_request().uid();
+    case Frame::kSetPinnedRequest:
+      return frame.set_pinned_request().uid();
+    case Frame::kSetMutedRequest:
+      return frame.set_muted_request().uid();
+    default:
+      return frame.seq_snapshot_request().uid();
+  }
+}
 
 }  // namespace
 
@@ -56,6 +119,18 @@ void RequestHandler::Handle(const std::shared_ptr<Connection>& conn, Frame frame
       return;
     case Frame::kSyncChannelMessagesRequest:
       HandleSync(conn, std::move(frame), encoding);
+      return;
+    case Frame::kSyncConversationsRequest:
+    case Frame::kSetReadSeqRequest:
+    case Frame::kSetUnreadRequest:
+    case Frame::kDeleteConversationRequest:
+    case Frame::kSetPinnedRequest:
+    case Frame::kSetMutedRequest:
+    case Frame::kSeqSnapshotRequest:
+      HandleConversation(conn, std::move(frame), encoding);
+      return;
+    case Frame::kSeqSubscribeRequest:
+      HandleSeqSubscribe(conn, frame, encoding);
       return;
     case Frame::kConnect:
       Reply(conn,
@@ -129,34 +204,186 @@ void RequestHandler::HandleSend(const std::shared_ptr<Connection>& conn, Frame f
 void RequestHandler::HandleSync(const std::shared_ptr<Connection>& conn, Frame frame,
                                 Encoding encoding) {
   const im::client::v1::SyncChannelMessagesRequest& in = frame.sync_channel_messages_request();
-  auto call = std::make_shared<SyncCall>();
-  call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
-  call->request.set_uid(conn->info().uid);
-  *call->request.mutable_channel() = in.channel();
-  call->request.set_start_seq(in.start_seq());
-  call->request.set_end_seq(in.end_seq());
-  call->request.set_limit(in.limit());
-  call->request.set_direction(in.direction());
-  SyncCall* raw = call.get();
-  messages_->async()->SyncChannelMessages(
-      &raw->context, &raw->request, &raw->response,
-      [conn, call = std::move(call), request_id = frame.request_id(),
-       encoding](grpc::Status status) {
-        Frame reply;
-        reply.set_request_id(request_id);
+  im::message::v1::SyncChannelMessagesRequest request;
+  request.set_uid(conn->info().uid);
+  *request.mutable_channel() = in.channel();
+  request.set_start_seq(in.start_seq());
+  request.set_end_seq(in.end_seq());
+  request.set_limit(in.limit());
+  request.set_direction(in.direction());
+  MessageStub* stub = messages_.get();
+  Forward<im::message::v1::SyncChannelMessagesResponse>(
+      {conn, frame.request_id(), encoding}, message_timeout_, std::move(request),
+      [stub](auto&&... args) {
+        stub->async()->SyncChannelMessages(std::forward<decltype(args)>(args)...);
+      },
+      [](const grpc::Status& status, im::message::v1::SyncChannelMessagesResponse* response,
+         Frame* reply) {
         im::client::v1::SyncChannelMessagesResponse* out =
-            reply.mutable_sync_channel_messages_response();
+            reply->mutable_sync_channel_messages_response();
         if (!status.ok()) {
           out->set_reason(ChannelAccessReasonFor(status));
           out->set_message(status.error_message());
-        } else {
-          out->set_reason(im::common::v1::REASON_CODE_SUCCESS);
-          out->mutable_messages()->Swap(call->response.mutable_messages());
-          *out->mutable_covered() = call->response.covered();
-          out->set_has_more(call->response.has_more());
+          return;
         }
-        Reply(conn, reply, encoding);
+        out->set_reason(im::common::v1::REASON_CODE_SUCCESS);
+        out->mutable_messages()->Swap(response->mutable_messages());
+        *out->mutable_covered() = response->covered();
+        out->set_has_more(response->has_more());
       });
+}
+
+void RequestHandler::HandleConversation(const std::shared_ptr<Connection>& conn, Frame frame,
+                                        Encoding encoding) {
+  namespace conv = im::conversation::v1;
+  const ConnectionInfo& info = conn->info();
+  if (const std::string& named = NamedUid(frame); !named.empty() && named != info.uid) {
+    Reply(conn,
+          RefusalFor(frame, im::common::v1::REASON_CODE_PERMISSION_DENIED,
+                     "a connection acts only for its own uid; leave uid empty or set it to yours"),
+          encoding);
+    return;
+  }
+  ReplyTo to{conn, frame.request_id(), encoding};
+  ConversationStub* stub = conversations_.get();
+  switch (frame.body_case()) {
+    case Frame::kSyncConversationsRequest: {
+      im::client::v1::SyncConversationsRequest& in = *frame.mutable_sync_conversations_request();
+      conv::SyncRequest request;
+      request.set_uid(info.uid);
+      request.set_cursor(std::move(*in.mutable_cursor()));
+      request.set_limit(in.limit());
+      request.set_msg_count(in.msg_count());
+      request.set_only_unread(in.only_unread());
+      *request.mutable_exclude_channel_types() = in.exclude_channel_types();
+      Forward<conv::SyncResponse>(
+          std::move(to), conversation_timeout_, std::move(request),
+          [stub](auto&&... args) { stub->async()->Sync(std::forward<decltype(args)>(args)...); },
+          [](const grpc::Status& status, conv::SyncResponse* response, Frame* reply) {
+            im::client::v1::SyncConversationsResponse* out =
+                reply->mutable_sync_conversations_response();
+            if (!SetOutcome(status, out)) return;
+            out->mutable_conversations()->Swap(response->mutable_conversations());
+            out->mutable_deleted_channels()->Swap(response->mutable_deleted_channels());
+            out->set_next_cursor(std::move(*response->mutable_next_cursor()));
+            out->set_has_more(response->has_more());
+          });
+      return;
+    }
+    case Frame::kSetReadSeqRequest: {
+      im::client::v1::SetReadSeqRequest& in = *frame.mutable_set_read_seq_request();
+      conv::ClearUnreadRequest request;
+      request.set_uid(info.uid);
+      request.mutable_channel()->Swap(in.mutable_channel());
+      request.set_read_seq(in.read_seq());
+      request.set_device_id(info.device_id);
+      Forward<conv::ConversationState>(
+          std::move(to), conversation_timeout_, std::move(request),
+          [stub](auto&&... args) {
+            stub->async()->ClearUnread(std::forward<decltype(args)>(args)...);
+          },
+          StateInto(&Frame::mutable_set_read_seq_response));
+      return;
+    }
+    case Frame::kSetUnreadRequest: {
+      im::client::v1::SetUnreadRequest& in = *frame.mutable_set_unread_request();
+      conv::SetUnreadRequest request;
+      request.set_uid(info.uid);
+      request.mutable_channel()->Swap(in.mutable_channel());
+      request.set_unread(in.unread());
+      request.set_device_id(info.device_id);
+      Forward<conv::ConversationState>(
+          std::move(to), conversation_timeout_, std::move(request),
+          [stub](auto&&... args) {
+            stub->async()->SetUnread(std::forward<decltype(args)>(args)...);
+          },
+          StateInto(&Frame::mutable_set_unread_response));
+      return;
+    }
+    case Frame::kDeleteConversationRequest: {
+      im::client::v1::DeleteConversationRequest& in = *frame.mutable_delete_conversation_request();
+      conv::DeleteRequest request;
+      request.set_uid(info.uid);
+      request.mutable_channel()->Swap(in.mutable_channel());
+      request.set_device_id(info.device_id);
+      Forward<conv::ConversationState>(
+          std::move(to), conversation_timeout_, std::move(request),
+          [stub](auto&&... args) { stub->async()->Delete(std::forward<decltype(args)>(args)...); },
+          StateInto(&Frame::mutable_delete_conversation_response));
+      return;
+    }
+    case Frame::kSetPinnedRequest: {
+      im::client::v1::SetPinnedRequest& in = *frame.mutable_set_pinned_request();
+      conv::SetPinnedRequest request;
+      request.set_uid(info.uid);
+      request.mutable_channel()->Swap(in.mutable_channel());
+      request.set_pinned(in.pinned());
+      request.set_device_id(info.device_id);
+      Forward<conv::ConversationState>(
+          std::move(to), conversation_timeout_, std::move(request),
+          [stub](auto&&... args) {
+            stub->async()->SetPinned(std::forward<decltype(args)>(args)...);
+          },
+          StateInto(&Frame::mutable_set_pinned_response));
+      return;
+    }
+    case Frame::kSetMutedRequest: {
+      im::client::v1::SetMutedRequest& in = *frame.mutable_set_muted_request();
+      conv::SetMutedRequest request;
+      request.set_uid(info.uid);
+      request.mutable_channel()->Swap(in.mutable_channel());
+      request.set_muted(in.muted());
+      request.set_device_id(info.device_id);
+      Forward<conv::ConversationState>(
+          std::move(to), conversation_timeout_, std::move(request),
+          [stub](auto&&... args) {
+            stub->async()->SetMuted(std::forward<decltype(args)>(args)...);
+          },
+          StateInto(&Frame::mutable_set_muted_response));
+      return;
+    }
+    default: {
+      conv::GetChannelSeqsRequest request;
+      request.set_uid(info.uid);
+      request.mutable_channels()->Swap(frame.mutable_seq_snapshot_request()->mutable_channels());
+      Forward<conv::GetChannelSeqsResponse>(
+          std::move(to), conversation_timeout_, std::move(request),
+          [stub](auto&&... args) {
+            stub->async()->GetChannelSeqs(std::forward<decltype(args)>(args)...);
+          },
+          [](const grpc::Status& status, conv::GetChannelSeqsResponse* response, Frame* reply) {
+            im::client::v1::SeqSnapshotResponse* out = reply->mutable_seq_snapshot_response();
+            if (SetOutcome(status, out)) out->mutable_seqs()->Swap(response->mutable_seqs());
+          });
+      return;
+    }
+  }
+}
+
+void RequestHandler::HandleSeqSubscribe(const std::shared_ptr<Connection>& conn, const Frame& frame,
+                                        Encoding encoding) {
+  using im::client::v1::SeqSubscribeMode;
+  Frame reply;
+  reply.set_request_id(frame.request_id());
+  im::client::v1::SeqSubscribeResponse* out = reply.mutable_seq_subscribe_response();
+  out->set_reason(im::common::v1::REASON_CODE_SUCCESS);
+  const SeqSubscribeMode mode = frame.seq_subscribe_request().mode();
+  switch (mode) {
+    case im::client::v1::SEQ_SUBSCRIBE_MODE_UNSPECIFIED:
+    case im::client::v1::SEQ_SUBSCRIBE_MODE_FULL:
+      conn->SetSeqOnly(false);
+      break;
+    case im::client::v1::SEQ_SUBSCRIBE_MODE_SEQ_ONLY:
+      conn->SetSeqOnly(true);
+      break;
+    default:
+      out->set_reason(im::common::v1::REASON_CODE_INVALID_ARGUMENT);
+      out->set_message(absl::StrCat("unknown mode ", static_cast<int>(mode), "; the mode stays"));
+      break;
+  }
+  out->set_mode(conn->seq_only() ? im::client::v1::SEQ_SUBSCRIBE_MODE_SEQ_ONLY
+                                 : im::client::v1::SEQ_SUBSCRIBE_MODE_FULL);
+  Reply(conn, reply, encoding);
 }
 
 }  // namespace im::gateway

@@ -1,7 +1,9 @@
 // Serves the frames of an authenticated connection (everything after CONNECT that the session does
 // not handle itself): PING, SEND through the send batcher, RECVACK, SYNC_CHANNEL_MESSAGES through
-// the message service. Every request acts as the connection's uid and device. Answers go back
-// through Connection::Push in the request's encoding; nothing here blocks.
+// the message service, the conversation and seq requests through the conversation service, and
+// SEQ_SUBSCRIBE (the connection's push mode). Every request acts as the connection's uid and
+// device; a request naming another uid is refused with PERMISSION_DENIED. Answers go back through
+// Connection::Push in the request's encoding; nothing here blocks.
 //
 //   handler.Handle(conn, std::move(frame), Encoding::kJson);
 #pragma once
@@ -10,19 +12,30 @@
 
 #include "absl/time/time.h"
 #include "im/client/v1/client.pb.h"
+#include "im/conversation/v1/conversation.grpc.pb.h"
 #include "im/message/v1/message.grpc.pb.h"
 #include "services/gateway/connection.h"
 #include "services/gateway/gateway_metrics.h"
+#include "services/gateway/gateway_options.h"
 #include "services/gateway/send_batcher.h"
 
 namespace im::gateway {
 
 class RequestHandler {
  public:
-  RequestHandler(SendBatcher* batcher,
-                 std::shared_ptr<im::message::v1::MessageService::StubInterface> messages,
-                 GatewayMetrics* metrics, absl::Duration timeout)
-      : batcher_(batcher), messages_(std::move(messages)), metrics_(metrics), timeout_(timeout) {}
+  using MessageStub = im::message::v1::MessageService::StubInterface;
+  using ConversationStub = im::conversation::v1::ConversationService::StubInterface;
+
+  // Calls get the deadlines `options` sets (message_timeout, conversation_timeout).
+  RequestHandler(SendBatcher* batcher, std::shared_ptr<MessageStub> messages,
+                 std::shared_ptr<ConversationStub> conversations, GatewayMetrics* metrics,
+                 const GatewayOptions& options)
+      : batcher_(batcher),
+        messages_(std::move(messages)),
+        conversations_(std::move(conversations)),
+        metrics_(metrics),
+        message_timeout_(options.message_timeout),
+        conversation_timeout_(options.conversation_timeout) {}
 
   // `frame` is decoded, has a body other than CONNECT and DISCONNECT, and passed the rate limit.
   void Handle(const std::shared_ptr<Connection>& conn, im::client::v1::Frame frame,
@@ -33,11 +46,19 @@ class RequestHandler {
                   Encoding encoding);
   void HandleSync(const std::shared_ptr<Connection>& conn, im::client::v1::Frame frame,
                   Encoding encoding);
+  // The conversation and seq requests: refused when they name another uid, otherwise forwarded
+  // to the conversation service with the connection's uid (and device for changes).
+  void HandleConversation(const std::shared_ptr<Connection>& conn, im::client::v1::Frame frame,
+                          Encoding encoding);
+  void HandleSeqSubscribe(const std::shared_ptr<Connection>& conn,
+                          const im::client::v1::Frame& frame, Encoding encoding);
 
   SendBatcher* batcher_;
-  const std::shared_ptr<im::message::v1::MessageService::StubInterface> messages_;
+  const std::shared_ptr<MessageStub> messages_;
+  const std::shared_ptr<ConversationStub> conversations_;
   GatewayMetrics* metrics_;
-  const absl::Duration timeout_;
+  const absl::Duration message_timeout_;
+  const absl::Duration conversation_timeout_;
 };
 
 }  // namespace im::gateway

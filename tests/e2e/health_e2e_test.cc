@@ -19,6 +19,7 @@ class HealthTest : public ::testing::Test {
     // Health does not depend on the services a binary calls, so their addresses need not answer.
     const std::map<std::string, std::string> env = {{"IM_SEQUENCE_ADDR", "127.0.0.1:1"},
                                                     {"IM_MESSAGE_ADDR", "127.0.0.1:1"},
+                                                    {"IM_CONVERSATION_ADDR", "127.0.0.1:1"},
                                                     {"IM_WS_PORT", "0"}};
     for (const char* name : {"sequence", "gateway", "message", "conversation", "extension"}) {
       services_.push_back(

@@ -39,6 +39,8 @@ Suite::Suite(SuiteOptions options) {
     env["IM_AUTO_MIGRATE"] = "true";
     env["IM_WS_PORT"] = absl::StrCat(gateway.ws_port);
     env["IM_MESSAGE_ADDR"] = message_->grpc_address();
+    // No conversation service runs in this suite yet: conversation requests answer UNAVAILABLE.
+    env["IM_CONVERSATION_ADDR"] = "127.0.0.1:1";
     gateway.process = std::make_unique<ServiceProcess>(BinaryPath("gateway"), env);
     gateways_.push_back(std::move(gateway));
   }
