@@ -31,6 +31,18 @@ std::chrono::milliseconds ToChrono(absl::Duration d) {
   return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
 }
 
+// The `has` / `get` body of an answer to `name`; INTERNAL when the server answered otherwise
+// (e.g. an ErrorResponse).
+template <typename Response>
+absl::StatusOr<Response> Expect(absl::StatusOr<Frame> answer, bool (Frame::*has)() const,
+                                const Response& (Frame::*get)() const, const char* name) {
+  if (!answer.ok()) return answer.status();
+  if (!((*answer).*has)()) {
+    return absl::InternalError(absl::StrCat(name, " answered by ", answer->ShortDebugString()));
+  }
+  return ((*answer).*get)();
+}
+
 }  // namespace
 
 im::common::v1::Channel PersonChannel(const std::string& peer_uid) {
@@ -356,6 +368,75 @@ absl::StatusOr<SyncChannelMessagesResponse> ImClient::SyncChannelMessages(
         absl::StrCat("SyncChannelMessages answered by ", answer->ShortDebugString()));
   }
   return answer->sync_channel_messages_response();
+}
+
+absl::StatusOr<SyncConversationsResponse> ImClient::SyncConversations(
+    const SyncConversationsRequest& request, absl::Duration timeout) {
+  Frame frame;
+  *frame.mutable_sync_conversations_request() = request;
+  return Expect(Call(std::move(frame), timeout), &Frame::has_sync_conversations_response,
+                &Frame::sync_conversations_response, "SyncConversations");
+}
+
+absl::StatusOr<ConversationStateResponse> ImClient::SetReadSeq(
+    const im::common::v1::Channel& channel, int64_t read_seq, absl::Duration timeout) {
+  Frame frame;
+  *frame.mutable_set_read_seq_request()->mutable_channel() = channel;
+  frame.mutable_set_read_seq_request()->set_read_seq(read_seq);
+  return Expect(Call(std::move(frame), timeout), &Frame::has_set_read_seq_response,
+                &Frame::set_read_seq_response, "SetReadSeq");
+}
+
+absl::StatusOr<ConversationStateResponse> ImClient::SetUnread(
+    const im::common::v1::Channel& channel, uint32_t unread, absl::Duration timeout) {
+  Frame frame;
+  *frame.mutable_set_unread_request()->mutable_channel() = channel;
+  frame.mutable_set_unread_request()->set_unread(unread);
+  return Expect(Call(std::move(frame), timeout), &Frame::has_set_unread_response,
+                &Frame::set_unread_response, "SetUnread");
+}
+
+absl::StatusOr<ConversationStateResponse> ImClient::DeleteConversation(
+    const im::common::v1::Channel& channel, absl::Duration timeout) {
+  Frame frame;
+  *frame.mutable_delete_conversation_request()->mutable_channel() = channel;
+  return Expect(Call(std::move(frame), timeout), &Frame::has_delete_conversation_response,
+                &Frame::delete_conversation_response, "DeleteConversation");
+}
+
+absl::StatusOr<ConversationStateResponse> ImClient::SetPinned(
+    const im::common::v1::Channel& channel, bool pinned, absl::Duration timeout) {
+  Frame frame;
+  *frame.mutable_set_pinned_request()->mutable_channel() = channel;
+  frame.mutable_set_pinned_request()->set_pinned(pinned);
+  return Expect(Call(std::move(frame), timeout), &Frame::has_set_pinned_response,
+                &Frame::set_pinned_response, "SetPinned");
+}
+
+absl::StatusOr<ConversationStateResponse> ImClient::SetMuted(const im::common::v1::Channel& channel,
+                                                             bool muted, absl::Duration timeout) {
+  Frame frame;
+  *frame.mutable_set_muted_request()->mutable_channel() = channel;
+  frame.mutable_set_muted_request()->set_muted(muted);
+  return Expect(Call(std::move(frame), timeout), &Frame::has_set_muted_response,
+                &Frame::set_muted_response, "SetMuted");
+}
+
+absl::StatusOr<SeqSnapshotResponse> ImClient::SeqSnapshot(
+    const std::vector<im::common::v1::Channel>& channels, absl::Duration timeout) {
+  Frame frame;
+  im::client::v1::SeqSnapshotRequest* request = frame.mutable_seq_snapshot_request();
+  for (const im::common::v1::Channel& channel : channels) *request->add_channels() = channel;
+  return Expect(Call(std::move(frame), timeout), &Frame::has_seq_snapshot_response,
+                &Frame::seq_snapshot_response, "SeqSnapshot");
+}
+
+absl::StatusOr<SeqSubscribeResponse> ImClient::SeqSubscribe(SeqSubscribeMode mode,
+                                                            absl::Duration timeout) {
+  Frame frame;
+  frame.mutable_seq_subscribe_request()->set_mode(mode);
+  return Expect(Call(std::move(frame), timeout), &Frame::has_seq_subscribe_response,
+                &Frame::seq_subscribe_response, "SeqSubscribe");
 }
 
 absl::StatusOr<int64_t> ImClient::Ping(absl::Duration timeout) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -24,10 +25,16 @@
 namespace im::client {
 
 using im::client::v1::ConnAck;
+using im::client::v1::ConversationStateResponse;
 using im::client::v1::Frame;
 using im::client::v1::SendAck;
+using im::client::v1::SeqSnapshotResponse;
+using im::client::v1::SeqSubscribeMode;
+using im::client::v1::SeqSubscribeResponse;
 using im::client::v1::SyncChannelMessagesRequest;
 using im::client::v1::SyncChannelMessagesResponse;
+using im::client::v1::SyncConversationsRequest;
+using im::client::v1::SyncConversationsResponse;
 
 // Binary WebSocket frames carrying protobuf, or text frames carrying canonical protobuf JSON.
 using im::Encoding;
@@ -78,6 +85,33 @@ class ImClient {
 
   absl::StatusOr<SyncChannelMessagesResponse> SyncChannelMessages(
       const SyncChannelMessagesRequest& request, absl::Duration timeout = absl::Seconds(10));
+
+  // The conversation and seq requests and their typed responses (whatever their reason), as
+  // SyncChannelMessages. Each acts as the connection's uid; SyncConversations sends `request`'s
+  // uid as set, so a test can name another one.
+  absl::StatusOr<SyncConversationsResponse> SyncConversations(
+      const SyncConversationsRequest& request, absl::Duration timeout = absl::Seconds(10));
+  // read_seq 0 = everything.
+  absl::StatusOr<ConversationStateResponse> SetReadSeq(const im::common::v1::Channel& channel,
+                                                       int64_t read_seq,
+                                                       absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<ConversationStateResponse> SetUnread(const im::common::v1::Channel& channel,
+                                                      uint32_t unread,
+                                                      absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<ConversationStateResponse> DeleteConversation(
+      const im::common::v1::Channel& channel, absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<ConversationStateResponse> SetPinned(const im::common::v1::Channel& channel,
+                                                      bool pinned,
+                                                      absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<ConversationStateResponse> SetMuted(const im::common::v1::Channel& channel,
+                                                     bool muted,
+                                                     absl::Duration timeout = absl::Seconds(10));
+  // Empty `channels` = every conversation.
+  absl::StatusOr<SeqSnapshotResponse> SeqSnapshot(
+      const std::vector<im::common::v1::Channel>& channels = {},
+      absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<SeqSubscribeResponse> SeqSubscribe(SeqSubscribeMode mode,
+                                                    absl::Duration timeout = absl::Seconds(10));
 
   // PING and its PONG's server time.
   absl::StatusOr<int64_t> Ping(absl::Duration timeout = absl::Seconds(10));
