@@ -96,4 +96,17 @@ Channel ChannelAsSeenBy(const Channel& channel, std::string_view from_uid,
   return seen;
 }
 
+Channel ChannelOfKey(std::string_view channel_key, std::string_view viewer_uid) {
+  Channel channel;
+  std::string low, high, group_id;
+  if (ParsePersonKey(channel_key, &low, &high)) {
+    channel.set_type(im::common::v1::CHANNEL_TYPE_PERSON);
+    channel.set_id(viewer_uid == low ? high : low);
+  } else if (ParseGroupKey(channel_key, &group_id)) {
+    channel.set_type(im::common::v1::CHANNEL_TYPE_GROUP);
+    channel.set_id(group_id);
+  }
+  return channel;
+}
+
 }  // namespace im

@@ -39,6 +39,10 @@ absl::StatusOr<std::string> GroupChannelKey(std::string_view group_id);
 bool ParsePersonKey(std::string_view key, std::string* low_uid, std::string* high_uid);
 bool ParseGroupKey(std::string_view key, std::string* group_id);
 
+// The channel of `channel_key` as `viewer_uid` sees it: the peer for a PERSON key, the group for
+// a GROUP key; an unset channel for a key that is neither.
+im::common::v1::Channel ChannelOfKey(std::string_view channel_key, std::string_view viewer_uid);
+
 // `channel` was addressed by `from_uid`; returns it as `viewer_uid` sees it. For PERSON channels
 // the sender sees the peer and everyone else (the peer) sees the sender; GROUP channels look the
 // same to all.

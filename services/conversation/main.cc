@@ -1,9 +1,51 @@
-// The conversation service binary. Until its issue lands it serves only what every service shares:
-// gRPC health (tracking Postgres and Redis), reflection, /metrics and its (empty) migrations.
+// The conversation service binary: each user's conversation list, read positions and seq snapshots
+// over gRPC (seeds 000, 002, 003).
+#include <cstdio>
+
+#include "absl/flags/flag.h"
 #include "common/service_runtime.h"
+#include "migrations_embedded.h"
+#include "services/conversation/conversation_grpc.h"
+#include "services/conversation/conversation_store.h"
+#include "services/conversation/conversations.h"
+#include "services/conversation/message_client.h"
+
+ABSL_FLAG(std::string, message_addr, "", "host:port of the message service. Required.");
+ABSL_FLAG(absl::Duration, message_timeout, absl::Seconds(3),
+          "Deadline of each call to the message service.");
+ABSL_FLAG(int, sync_limit_default, 100, "Conversations per Sync page when limit is 0.");
+ABSL_FLAG(int, sync_limit_max, 1000, "Most conversations per Sync page.");
+ABSL_FLAG(int, sync_msg_count_max, 20, "Most recent messages per conversation in a Sync page.");
+ABSL_FLAG(absl::Duration, activity_margin, absl::Seconds(5),
+          "How long after its clock reading a message commit may become visible; an incremental "
+          "sync re-checks heads this recent (raise it if commits can take longer).");
 
 int main(int argc, char** argv) {
   im::ServiceRuntime runtime(im::InitProcess(argc, argv, "conversation"));
-  if (int code = runtime.Migrate({}); code >= 0) return code;
-  return runtime.Serve({});
+  const int limit_default = absl::GetFlag(FLAGS_sync_limit_default);
+  const int limit_max = absl::GetFlag(FLAGS_sync_limit_max);
+  const int msg_count_max = absl::GetFlag(FLAGS_sync_msg_count_max);
+  const absl::Duration margin = absl::GetFlag(FLAGS_activity_margin);
+  if (limit_default < 1 || limit_max < limit_default || msg_count_max < 0 ||
+      margin < absl::ZeroDuration() || absl::GetFlag(FLAGS_message_addr).empty()) {
+    std::fprintf(stderr,
+                 "conversation: --sync_limit_default must be positive, --sync_limit_max >= "
+                 "--sync_limit_default, --sync_msg_count_max and --activity_margin not negative, "
+                 "--message_addr set\n");
+    return 2;
+  }
+  if (int code = runtime.Migrate(im::conversation::EmbeddedMigrations()); code >= 0) return code;
+
+  im::conversation::ConversationStore store(&runtime.postgres());
+  im::conversation::GrpcMessageClient messages(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_message_addr), grpc::InsecureChannelCredentials()),
+      absl::GetFlag(FLAGS_message_timeout));
+  im::conversation::Conversations conversations(
+      &store, &messages,
+      {.default_limit = static_cast<uint32_t>(limit_default),
+       .max_limit = static_cast<uint32_t>(limit_max),
+       .max_msg_count = static_cast<uint32_t>(msg_count_max),
+       .activity_margin = margin});
+  im::conversation::ConversationGrpcService service(&conversations, &runtime.workers());
+  return runtime.Serve({&service});
 }

@@ -1,0 +1,348 @@
+#include "services/conversation/conversations.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "common/channel_key.h"
+#include "common/log.h"
+#include "services/conversation/sync_cursor.h"
+
+namespace im::conversation {
+namespace {
+
+using im::common::v1::Channel;
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+HeadCounters CountersOf(const im::message::v1::ChannelHead& head) {
+  return {head.last_seq(), head.last_message_ms(), head.red_dots(), head.own_red_dots(),
+          head.activity_ms()};
+}
+
+ReadMark MarkOf(const im::message::v1::ReadPosition& position) {
+  return {position.read_seq(), position.red_dots(), position.own_red_dots()};
+}
+
+// Reading everything up to the head.
+ReadMark HeadMark(const HeadCounters& head) {
+  return {head.last_seq, head.red_dots, head.own_red_dots};
+}
+
+v1::ConversationState StateOf(const Channel& channel, const ConversationRow& row,
+                              const HeadCounters& head) {
+  v1::ConversationState state;
+  *state.mutable_channel() = channel;
+  state.set_read_seq(row.read.read_seq);
+  state.set_unread(UnreadCount(row.read, head));
+  state.set_pinned(row.pinned);
+  state.set_muted(row.muted);
+  state.set_deleted_to_seq(row.deleted_to_seq);
+  state.set_updated_at(row.updated_ms);
+  return state;
+}
+
+absl::Status ValidateUid(const std::string& uid) { return ValidateId(uid, "uid"); }
+
+}  // namespace
+
+Conversations::Conversations(ConversationStore* store, MessageClient* messages, Options options)
+    : store_(store), messages_(messages), options_(options) {}
+
+absl::StatusOr<std::vector<HeadCounters>> Conversations::LoadHeads(
+    const std::string& uid, const std::vector<std::string>& keys, int64_t* as_of_ms) {
+  std::vector<HeadCounters> heads;
+  heads.reserve(keys.size());
+  *as_of_ms = NowMs();
+  for (size_t start = 0; start < keys.size(); start += options_.heads_chunk) {
+    const size_t end = std::min(keys.size(), start + options_.heads_chunk);
+    HeadsQuery query;
+    for (size_t i = start; i < end; ++i) query.channels.push_back(ChannelOfKey(keys[i], uid));
+    auto response = messages_->GetHeads(uid, query);
+    if (!response.ok()) return response.status();
+    for (const auto& head : response->heads()) heads.push_back(CountersOf(head));
+    *as_of_ms = std::min(*as_of_ms, response->as_of_ms());
+  }
+  return heads;
+}
+
+absl::Status Conversations::Sync(const v1::SyncRequest& request, v1::SyncResponse* response) {
+  if (absl::Status s = ValidateUid(request.uid()); !s.ok()) return s;
+  im::conversation::v1::SyncCursor cursor;
+  if (!request.cursor().empty()) {
+    auto decoded = DecodeCursor(request.cursor(), request.uid());
+    if (!decoded.ok()) return decoded.status();
+    cursor = *std::move(decoded);
+  }
+  PageRequest page_request;
+  for (int type : request.exclude_channel_types()) {
+    if (!im::common::v1::ChannelType_IsValid(type) ||
+        type == im::common::v1::CHANNEL_TYPE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown channel type ", type));
+    }
+    page_request.exclude_channel_types.insert(type);
+  }
+  const uint32_t limit =
+      request.limit() == 0 ? options_.default_limit : std::min(request.limit(), options_.max_limit);
+
+  auto user = store_->List(request.uid());
+  if (!user.ok()) return user.status();
+  std::vector<std::string> keys;
+  keys.reserve(user->rows.size());
+  for (const ConversationRow& row : user->rows) keys.push_back(row.channel_key);
+  int64_t as_of_ms = 0;
+  auto heads = LoadHeads(request.uid(), keys, &as_of_ms);
+  if (!heads.ok()) return heads.status();
+
+  page_request.uid = request.uid();
+  page_request.rows = &user->rows;
+  page_request.heads = &*heads;
+  page_request.user_version = user->version;
+  page_request.heads_as_of_ms = as_of_ms;
+  page_request.activity_margin_ms = absl::ToInt64Milliseconds(options_.activity_margin);
+  page_request.cursor = request.cursor().empty() ? nullptr : &cursor;
+  page_request.limit = limit;
+  page_request.only_unread = request.only_unread();
+  const Page page = BuildPage(page_request);
+
+  // The page's visible conversations get their last and recent messages, and the counters of
+  // that later read, in one more call.
+  HeadsQuery query;
+  query.with_messages = true;
+  query.msg_count = std::min(request.msg_count(), options_.max_msg_count);
+  std::vector<size_t> shown;
+  for (const PageEntry& entry : page.entries) {
+    const ConversationRow& row = user->rows[entry.index];
+    const Channel channel = ChannelOfKey(row.channel_key, request.uid());
+    if (entry.deleted) {
+      *response->add_deleted_channels() = channel;
+      continue;
+    }
+    shown.push_back(entry.index);
+    query.channels.push_back(channel);
+    query.hidden_to_seqs.push_back(row.deleted_to_seq);
+  }
+  if (!shown.empty()) {
+    auto full = messages_->GetHeads(request.uid(), query);
+    if (!full.ok()) return full.status();
+    for (size_t i = 0; i < shown.size(); ++i) {
+      im::message::v1::ChannelHead& head = *full->mutable_heads(static_cast<int>(i));
+      const ConversationRow& row = user->rows[shown[i]];
+      const HeadCounters counters = CountersOf(head);
+      v1::Conversation* conversation = response->add_conversations();
+      *conversation->mutable_channel() = query.channels[i];
+      if (head.has_last_message()) *conversation->mutable_last_message() = head.last_message();
+      conversation->set_last_seq(counters.last_seq);
+      conversation->set_read_seq(row.read.read_seq);
+      conversation->set_unread(UnreadCount(row.read, counters));
+      conversation->set_updated_at(UpdatedAt(row, counters));
+      conversation->set_pinned(row.pinned);
+      conversation->set_muted(row.muted);
+      conversation->mutable_recents()->Swap(head.mutable_recents());
+      conversation->set_deleted_to_seq(row.deleted_to_seq);
+    }
+  }
+  response->set_next_cursor(EncodeCursor(page.next_cursor));
+  response->set_has_more(page.has_more);
+  return absl::OkStatus();
+}
+
+absl::Status Conversations::GetChannelSeqs(const v1::GetChannelSeqsRequest& request,
+                                           v1::GetChannelSeqsResponse* response) {
+  if (absl::Status s = ValidateUid(request.uid()); !s.ok()) return s;
+  if (static_cast<size_t>(request.channels_size()) > options_.max_items) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", options_.max_items, " channels per call"));
+  }
+  std::vector<ConversationRow> rows;
+  if (request.channels().empty()) {
+    auto user = store_->List(request.uid());
+    if (!user.ok()) return user.status();
+    rows = std::move(user->rows);
+  } else {
+    std::vector<std::string> keys;
+    for (const Channel& channel : request.channels()) {
+      auto key = ChannelKeyFor(request.uid(), channel);
+      if (!key.ok()) return key.status();
+      keys.push_back(*std::move(key));
+    }
+    auto found = store_->Get(request.uid(), keys);
+    if (!found.ok()) return found.status();
+    absl::flat_hash_map<std::string, ConversationRow> by_key;
+    for (ConversationRow& row : *found) by_key[row.channel_key] = std::move(row);
+    for (const std::string& key : keys) {
+      auto it = by_key.find(key);
+      if (it == by_key.end()) {
+        return absl::NotFoundError(
+            absl::StrCat("user ", request.uid(), " has no conversation with channel ", key));
+      }
+      rows.push_back(it->second);
+    }
+  }
+  std::vector<std::string> keys;
+  for (const ConversationRow& row : rows) keys.push_back(row.channel_key);
+  int64_t as_of_ms = 0;
+  auto heads = LoadHeads(request.uid(), keys, &as_of_ms);
+  if (!heads.ok()) return heads.status();
+  const bool everything = request.channels().empty();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const HeadCounters& head = (*heads)[i];
+    if (everything && (!IsListed(rows[i].channel_key, head) || IsHidden(rows[i], head))) continue;
+    v1::ChannelSeq* seq = response->add_seqs();
+    *seq->mutable_channel() = ChannelOfKey(rows[i].channel_key, request.uid());
+    seq->set_max_seq(head.last_seq);
+    seq->set_read_seq(rows[i].read.read_seq);
+    seq->set_last_message_time(head.last_message_ms);
+    seq->set_unread(UnreadCount(rows[i].read, head));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Conversations::Target> Conversations::LoadTarget(const std::string& uid,
+                                                                const Channel& channel) {
+  if (absl::Status s = ValidateUid(uid); !s.ok()) return s;
+  auto key = ChannelKeyFor(uid, channel);
+  if (!key.ok()) return key.status();
+  HeadsQuery query;
+  query.channels.push_back(channel);
+  auto heads = messages_->GetHeads(uid, query);
+  if (!heads.ok()) return heads.status();
+  const Channel seen = ChannelOfKey(*key, uid);
+  return Target{uid, *std::move(key), seen, CountersOf(heads->heads(0))};
+}
+
+absl::StatusOr<v1::ConversationState> Conversations::Change(const Target& target,
+                                                            const ConversationChange& change,
+                                                            const std::string& device_id) {
+  const int64_t now_ms = NowMs();
+  auto result = store_->Apply(target.uid, target.channel_key, change, now_ms);
+  if (absl::IsNotFound(result.status()) && IsListed(target.channel_key, target.head)) {
+    // A GROUP starts read up to its head, like a member added now; a PERSON chat from the start.
+    const bool group = target.channel.type() == im::common::v1::CHANNEL_TYPE_GROUP;
+    const EnsureRow row{target.uid, target.channel_key, group ? HeadMark(target.head) : ReadMark{}};
+    if (auto created = store_->Ensure({row}, now_ms); !created.ok()) return created.status();
+    result = store_->Apply(target.uid, target.channel_key, change, now_ms);
+  }
+  if (!result.ok()) return result.status();
+  v1::ConversationState state = StateOf(target.channel, result->row, target.head);
+  if (result->read_moved) {
+    v1::SeqUpdate update;
+    *update.mutable_channel() = target.channel;
+    update.set_read_seq(state.read_seq());
+    update.set_unread(state.unread());
+    // The change is durable; a device that misses the push sees it at its next sync.
+    if (absl::Status pushed = messages_->PushSeqUpdate(target.uid, device_id, update);
+        !pushed.ok()) {
+      log::Warning("seq_update_push_failed",
+                   {{"uid", target.uid}, {"error", std::string(pushed.message())}});
+    }
+  }
+  return state;
+}
+
+absl::StatusOr<v1::ConversationState> Conversations::ClearUnread(
+    const v1::ClearUnreadRequest& request) {
+  if (request.read_seq() < 0) return absl::InvalidArgumentError("read_seq must not be negative");
+  auto target = LoadTarget(request.uid(), request.channel());
+  if (!target.ok()) return target.status();
+  ConversationChange change;
+  if (request.read_seq() == 0 || request.read_seq() >= target->head.last_seq) {
+    change.read = HeadMark(target->head);
+  } else {
+    im::message::v1::GetReadPositionRequest position_request;
+    position_request.set_uid(request.uid());
+    *position_request.mutable_channel() = request.channel();
+    position_request.set_read_seq(request.read_seq());
+    auto position = messages_->GetReadPosition(position_request);
+    if (!position.ok()) return position.status();
+    change.read = MarkOf(*position);
+  }
+  return Change(*target, change, request.device_id());
+}
+
+absl::StatusOr<v1::ConversationState> Conversations::SetUnread(
+    const v1::SetUnreadRequest& request) {
+  auto target = LoadTarget(request.uid(), request.channel());
+  if (!target.ok()) return target.status();
+  im::message::v1::GetReadPositionRequest position_request;
+  position_request.set_uid(request.uid());
+  *position_request.mutable_channel() = request.channel();
+  position_request.set_unread(request.unread());
+  auto position = messages_->GetReadPosition(position_request);
+  if (!position.ok()) return position.status();
+  ConversationChange change;
+  change.read = MarkOf(*position);
+  change.read_forward_only = false;
+  return Change(*target, change, request.device_id());
+}
+
+absl::StatusOr<v1::ConversationState> Conversations::Delete(const v1::DeleteRequest& request) {
+  auto target = LoadTarget(request.uid(), request.channel());
+  if (!target.ok()) return target.status();
+  ConversationChange change;
+  change.delete_to_seq = target->head.last_seq;
+  // Only messages after the delete may be unread when the conversation comes back.
+  change.read = HeadMark(target->head);
+  return Change(*target, change, request.device_id());
+}
+
+absl::StatusOr<v1::ConversationState> Conversations::SetPinned(
+    const v1::SetPinnedRequest& request) {
+  auto target = LoadTarget(request.uid(), request.channel());
+  if (!target.ok()) return target.status();
+  ConversationChange change;
+  change.pinned = request.pinned();
+  return Change(*target, change, request.device_id());
+}
+
+absl::StatusOr<v1::ConversationState> Conversations::SetMuted(const v1::SetMutedRequest& request) {
+  auto target = LoadTarget(request.uid(), request.channel());
+  if (!target.ok()) return target.status();
+  ConversationChange change;
+  change.muted = request.muted();
+  return Change(*target, change, request.device_id());
+}
+
+absl::StatusOr<v1::EnsureResponse> Conversations::Ensure(const v1::EnsureRequest& request) {
+  if (static_cast<size_t>(request.items_size()) > options_.max_items) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", options_.max_items, " items per call"));
+  }
+  std::vector<EnsureRow> rows;
+  rows.reserve(request.items_size());
+  for (const v1::EnsureItem& item : request.items()) {
+    if (absl::Status s = ValidateUid(item.uid()); !s.ok()) return s;
+    auto key = ChannelKeyFor(item.uid(), item.channel());
+    if (!key.ok()) return key.status();
+    if (item.read_seq() < 0 || item.red_dots() < 0 || item.own_red_dots() < 0) {
+      return absl::InvalidArgumentError("read position counters must not be negative");
+    }
+    rows.push_back({item.uid(), *std::move(key),
+                    ReadMark{item.read_seq(), item.red_dots(), item.own_red_dots()}});
+  }
+  auto created = store_->Ensure(rows, NowMs());
+  if (!created.ok()) return created.status();
+  v1::EnsureResponse response;
+  response.set_created(*created);
+  return response;
+}
+
+absl::Status Conversations::AdvanceReads(const v1::AdvanceReadsRequest& request) {
+  if (static_cast<size_t>(request.items_size()) > options_.max_items) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", options_.max_items, " items per call"));
+  }
+  std::vector<ReadAdvanceRow> rows;
+  rows.reserve(request.items_size());
+  for (const v1::ReadAdvance& item : request.items()) {
+    if (absl::Status s = ValidateUid(item.uid()); !s.ok()) return s;
+    auto key = ChannelKeyFor(item.uid(), item.channel());
+    if (!key.ok()) return key.status();
+    rows.push_back({item.uid(), *std::move(key),
+                    ReadMark{item.read_seq(), item.red_dots(), item.own_red_dots()}});
+  }
+  return store_->AdvanceReads(rows, NowMs());
+}
+
+}  // namespace im::conversation
