@@ -1,0 +1,366 @@
+// RequestHandler's conversation and seq requests against an in-process fake ConversationService:
+// the uid check, what is forwarded (the connection's uid and device), how the answers and failures
+// come back (typed response, request_id, the request's encoding), and SEQ_SUBSCRIBE.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "services/gateway/request_handler.h"
+#include "tests/fakes/fake_connection.h"
+
+namespace im::gateway {
+namespace {
+
+namespace conv = im::conversation::v1;
+using im::client::v1::Frame;
+using namespace im::common::v1;
+
+// Records every request and answers with `failure` if set, otherwise with canned values.
+class FakeConversationService final : public conv::ConversationService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
+                                 const conv::SyncRequest* request,
+                                 conv::SyncResponse* response) override {
+    Record(*request);
+    conv::Conversation* conversation = response->add_conversations();
+    conversation->mutable_channel()->set_id("bob");
+    conversation->set_unread(3);
+    response->add_deleted_channels()->set_id("old");
+    response->set_next_cursor("next");
+    response->set_has_more(true);
+    return Finish(context);
+  }
+  grpc::ServerUnaryReactor* GetChannelSeqs(grpc::CallbackServerContext* context,
+                                           const conv::GetChannelSeqsRequest* request,
+                                           conv::GetChannelSeqsResponse* response) override {
+    Record(*request);
+    for (const Channel& channel : request->channels()) {
+      conv::ChannelSeq* seq = response->add_seqs();
+      *seq->mutable_channel() = channel;
+      seq->set_max_seq(9);
+    }
+    return Finish(context);
+  }
+  grpc::ServerUnaryReactor* ClearUnread(grpc::CallbackServerContext* context,
+                                        const conv::ClearUnreadRequest* request,
+                                        conv::ConversationState* response) override {
+    Record(*request);
+    return State(context, request->channel(), response);
+  }
+  grpc::ServerUnaryReactor* SetUnread(grpc::CallbackServerContext* context,
+                                      const conv::SetUnreadRequest* request,
+                                      conv::ConversationState* response) override {
+    Record(*request);
+    return State(context, request->channel(), response);
+  }
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
+                                   const conv::DeleteRequest* request,
+                                   conv::ConversationState* response) override {
+    Record(*request);
+    return State(context, request->channel(), response);
+  }
+  grpc::ServerUnaryReactor* SetPinned(grpc::CallbackServerContext* context,
+                                      const conv::SetPinnedRequest* request,
+                                      conv::ConversationState* response) override {
+    Record(*request);
+    return State(context, request->channel(), response);
+  }
+  grpc::ServerUnaryReactor* SetMuted(grpc::CallbackServerContext* context,
+                                     const conv::SetMutedRequest* request,
+                                     conv::ConversationState* response) override {
+    Record(*request);
+    return State(context, request->channel(), response);
+  }
+
+  // The requests received so far, as debug strings of their type and content.
+  std::vector<std::string> Calls() {
+    std::lock_guard<std::mutex> lock(mu);
+    return calls_;
+  }
+
+  std::mutex mu;
+  grpc::Status failure = grpc::Status::OK;  // Guarded by mu.
+  std::chrono::milliseconds delay{0};
+
+ private:
+  void Record(const google::protobuf::Message& request) {
+    std::lock_guard<std::mutex> lock(mu);
+    calls_.push_back(request.GetTypeName() + " " + request.ShortDebugString());
+  }
+  grpc::ServerUnaryReactor* State(grpc::CallbackServerContext* context, const Channel& channel,
+                                  conv::ConversationState* state) {
+    *state->mutable_channel() = channel;
+    state->set_read_seq(4);
+    state->set_pinned(true);
+    return Finish(context);
+  }
+  grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context) {
+    std::this_thread::sleep_for(delay);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    std::lock_guard<std::mutex> lock(mu);
+    reactor->Finish(failure);
+    return reactor;
+  }
+
+  std::vector<std::string> calls_;
+};
+
+Channel Person(const std::string& peer) {
+  Channel channel;
+  channel.set_id(peer);
+  channel.set_type(CHANNEL_TYPE_PERSON);
+  return channel;
+}
+
+class RequestHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&conversations_);
+    server_ = builder.BuildAndStart();
+    std::shared_ptr<grpc::Channel> channel = server_->InProcessChannel(grpc::ChannelArguments());
+    // The message service is not registered: these tests never reach it.
+    std::shared_ptr<im::message::v1::MessageService::StubInterface> messages =
+        im::message::v1::MessageService::NewStub(channel);
+    batcher_ = std::make_unique<SendBatcher>(messages, SendBatcher::Options{});
+    options_.conversation_timeout = absl::Milliseconds(500);
+    handler_ = std::make_unique<RequestHandler>(
+        batcher_.get(), messages, conv::ConversationService::NewStub(channel), &metrics_, options_);
+  }
+  void TearDown() override {
+    handler_.reset();
+    batcher_.reset();
+    server_->Shutdown();
+  }
+
+  // Handles `request` as request "q1" and returns the one answer.
+  Frame Answer(Frame request, Encoding encoding = Encoding::kBinary) {
+    const size_t before = conn_->WaitForFrames(0).size();
+    request.set_request_id("q1");
+    handler_->Handle(conn_, std::move(request), encoding);
+    std::vector<Frame> frames = conn_->WaitForFrames(before + 1);
+    EXPECT_EQ(frames.size(), before + 1) << "no answer";
+    if (frames.size() != before + 1) return Frame();
+    EXPECT_EQ(frames.back().request_id(), "q1");
+    EXPECT_EQ(conn_->encodings.back(), encoding) << "answers use the request's encoding";
+    return frames.back();
+  }
+
+  FakeConversationService conversations_;
+  std::unique_ptr<grpc::Server> server_;
+  GatewayMetrics metrics_;
+  GatewayOptions options_;
+  std::unique_ptr<SendBatcher> batcher_;
+  std::unique_ptr<RequestHandler> handler_;
+  std::shared_ptr<FakeConnection> conn_ =
+      std::make_shared<FakeConnection>("alice", "phone", DEVICE_FLAG_APP);
+};
+
+// Every conversation and seq request, naming `uid`.
+std::vector<Frame> EveryConversationRequest(const std::string& uid) {
+  std::vector<Frame> frames(7);
+  frames[0].mutable_sync_conversations_request()->set_uid(uid);
+  frames[1].mutable_set_read_seq_request()->set_uid(uid);
+  frames[2].mutable_set_unread_request()->set_uid(uid);
+  frames[3].mutable_delete_conversation_request()->set_uid(uid);
+  frames[4].mutable_set_pinned_request()->set_uid(uid);
+  frames[5].mutable_set_muted_request()->set_uid(uid);
+  frames[6].mutable_seq_snapshot_request()->set_uid(uid);
+  return frames;
+}
+
+// The reason of whichever typed response `frame` carries.
+ReasonCode ReasonOf(const Frame& frame) {
+  switch (frame.body_case()) {
+    case Frame::kSyncConversationsResponse:
+      return frame.sync_conversations_response().reason();
+    case Frame::kSetReadSeqResponse:
+      return frame.set_read_seq_response().reason();
+    case Frame::kSetUnreadResponse:
+      return frame.set_unread_response().reason();
+    case Frame::kDeleteConversationResponse:
+      return frame.delete_conversation_response().reason();
+    case Frame::kSetPinnedResponse:
+      return frame.set_pinned_response().reason();
+    case Frame::kSetMutedResponse:
+      return frame.set_muted_response().reason();
+    case Frame::kSeqSnapshotResponse:
+      return frame.seq_snapshot_response().reason();
+    default:
+      ADD_FAILURE() << "not a conversation response: " << frame.ShortDebugString();
+      return REASON_CODE_UNSPECIFIED;
+  }
+}
+
+TEST_F(RequestHandlerTest, AnotherUidIsRefusedWithoutACall) {
+  for (Frame& request : EveryConversationRequest("mallory")) {
+    const Frame::BodyCase body = request.body_case();
+    const Frame answer = Answer(std::move(request));
+    // Each request's typed response has the field number after its own.
+    EXPECT_EQ(static_cast<int>(answer.body_case()), static_cast<int>(body) + 1);
+    EXPECT_EQ(ReasonOf(answer), REASON_CODE_PERMISSION_DENIED);
+  }
+  EXPECT_TRUE(conversations_.Calls().empty());
+}
+
+TEST_F(RequestHandlerTest, TheOwnUidOrNoneIsForwardedAsTheConnection) {
+  for (const std::string uid : {"", "alice"}) {
+    for (Frame& request : EveryConversationRequest(uid)) {
+      EXPECT_EQ(ReasonOf(Answer(std::move(request))), REASON_CODE_SUCCESS);
+    }
+  }
+  std::vector<std::string> calls = conversations_.Calls();
+  ASSERT_EQ(calls.size(), 14u);
+  for (const std::string& call : calls) EXPECT_NE(call.find("uid: \"alice\""), std::string::npos);
+}
+
+TEST_F(RequestHandlerTest, ChangesCarryTheDeviceAndReturnTheState) {
+  Frame request;
+  im::client::v1::SetReadSeqRequest* read = request.mutable_set_read_seq_request();
+  *read->mutable_channel() = Person("bob");
+  read->set_read_seq(4);
+  const Frame answer = Answer(request, Encoding::kJson);
+  ASSERT_TRUE(answer.has_set_read_seq_response());
+  EXPECT_EQ(answer.set_read_seq_response().state().channel().id(), "bob");
+  EXPECT_EQ(answer.set_read_seq_response().state().read_seq(), 4);
+
+  Frame unread;
+  *unread.mutable_set_unread_request()->mutable_channel() = Person("bob");
+  unread.mutable_set_unread_request()->set_unread(2);
+  EXPECT_TRUE(Answer(unread).set_unread_response().state().pinned());
+  Frame remove;
+  *remove.mutable_delete_conversation_request()->mutable_channel() = Person("bob");
+  EXPECT_EQ(Answer(remove).delete_conversation_response().state().channel().id(), "bob");
+  Frame pin;
+  *pin.mutable_set_pinned_request()->mutable_channel() = Person("bob");
+  pin.mutable_set_pinned_request()->set_pinned(true);
+  EXPECT_EQ(Answer(pin).set_pinned_response().reason(), REASON_CODE_SUCCESS);
+  Frame mute;
+  *mute.mutable_set_muted_request()->mutable_channel() = Person("bob");
+  mute.mutable_set_muted_request()->set_muted(true);
+  EXPECT_EQ(Answer(mute).set_muted_response().reason(), REASON_CODE_SUCCESS);
+
+  EXPECT_EQ(conversations_.Calls(),
+            (std::vector<std::string>{
+                "im.conversation.v1.ClearUnreadRequest uid: \"alice\" channel { id: \"bob\" type: "
+                "CHANNEL_TYPE_PERSON } read_seq: 4 device_id: \"phone\"",
+                "im.conversation.v1.SetUnreadRequest uid: \"alice\" channel { id: \"bob\" type: "
+                "CHANNEL_TYPE_PERSON } unread: 2 device_id: \"phone\"",
+                "im.conversation.v1.DeleteRequest uid: \"alice\" channel { id: \"bob\" type: "
+                "CHANNEL_TYPE_PERSON } device_id: \"phone\"",
+                "im.conversation.v1.SetPinnedRequest uid: \"alice\" channel { id: \"bob\" type: "
+                "CHANNEL_TYPE_PERSON } pinned: true device_id: \"phone\"",
+                "im.conversation.v1.SetMutedRequest uid: \"alice\" channel { id: \"bob\" type: "
+                "CHANNEL_TYPE_PERSON } muted: true device_id: \"phone\"",
+            }));
+}
+
+TEST_F(RequestHandlerTest, SyncAndSnapshotPassTheirFieldsBothWays) {
+  Frame sync;
+  im::client::v1::SyncConversationsRequest* in = sync.mutable_sync_conversations_request();
+  in->set_cursor("c1");
+  in->set_limit(50);
+  in->set_msg_count(2);
+  in->set_only_unread(true);
+  in->add_exclude_channel_types(CHANNEL_TYPE_GROUP);
+  const Frame synced = Answer(sync, Encoding::kJson);
+  const im::client::v1::SyncConversationsResponse& page = synced.sync_conversations_response();
+  EXPECT_EQ(page.reason(), REASON_CODE_SUCCESS);
+  ASSERT_EQ(page.conversations_size(), 1);
+  EXPECT_EQ(page.conversations(0).unread(), 3u);
+  ASSERT_EQ(page.deleted_channels_size(), 1);
+  EXPECT_EQ(page.deleted_channels(0).id(), "old");
+  EXPECT_EQ(page.next_cursor(), "next");
+  EXPECT_TRUE(page.has_more());
+
+  Frame snapshot;
+  *snapshot.mutable_seq_snapshot_request()->add_channels() = Person("bob");
+  *snapshot.mutable_seq_snapshot_request()->add_channels() = Person("carol");
+  const Frame seqs = Answer(snapshot);
+  ASSERT_EQ(seqs.seq_snapshot_response().seqs_size(), 2);
+  EXPECT_EQ(seqs.seq_snapshot_response().seqs(1).channel().id(), "carol");
+  EXPECT_EQ(seqs.seq_snapshot_response().seqs(1).max_seq(), 9);
+
+  EXPECT_EQ(conversations_.Calls(),
+            (std::vector<std::string>{
+                "im.conversation.v1.SyncRequest uid: \"alice\" cursor: \"c1\" limit: 50 "
+                "msg_count: 2 only_unread: true exclude_channel_types: CHANNEL_TYPE_GROUP",
+                "im.conversation.v1.GetChannelSeqsRequest uid: \"alice\" channels { id: \"bob\" "
+                "type: CHANNEL_TYPE_PERSON } channels { id: \"carol\" type: CHANNEL_TYPE_PERSON }",
+            }));
+}
+
+TEST_F(RequestHandlerTest, FailuresMapToReasonCodes) {
+  const std::vector<std::pair<grpc::Status, ReasonCode>> cases = {
+      {grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad cursor"),
+       REASON_CODE_INVALID_ARGUMENT},
+      {grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"), REASON_CODE_UNAVAILABLE},
+      {grpc::Status(grpc::StatusCode::NOT_FOUND, "no such conversation"), REASON_CODE_NOT_FOUND},
+      {grpc::Status(grpc::StatusCode::INTERNAL, "bug"), REASON_CODE_INTERNAL},
+  };
+  for (const auto& [status, reason] : cases) {
+    {
+      std::lock_guard<std::mutex> lock(conversations_.mu);
+      conversations_.failure = status;
+    }
+    for (Frame& request : EveryConversationRequest("")) {
+      const Frame answer = Answer(std::move(request));
+      EXPECT_EQ(ReasonOf(answer), reason) << answer.ShortDebugString();
+    }
+    Frame sync;
+    sync.mutable_sync_conversations_request();
+    const Frame answer = Answer(sync);
+    EXPECT_EQ(answer.sync_conversations_response().message(), status.error_message());
+    EXPECT_EQ(answer.sync_conversations_response().conversations_size(), 0);
+  }
+}
+
+TEST_F(RequestHandlerTest, ASlowServiceIsADeadlineExceeded) {
+  conversations_.delay = std::chrono::milliseconds(800);
+  Frame snapshot;
+  snapshot.mutable_seq_snapshot_request();
+  EXPECT_EQ(Answer(snapshot).seq_snapshot_response().reason(), REASON_CODE_DEADLINE_EXCEEDED);
+}
+
+TEST_F(RequestHandlerTest, SeqSubscribeSetsTheConnectionsMode) {
+  using im::client::v1::SeqSubscribeMode;
+  EXPECT_FALSE(conn_->seq_only());
+  auto subscribe = [&](int mode) {
+    Frame request;
+    request.mutable_seq_subscribe_request()->set_mode(static_cast<SeqSubscribeMode>(mode));
+    return Answer(request, Encoding::kJson).seq_subscribe_response();
+  };
+  im::client::v1::SeqSubscribeResponse response =
+      subscribe(im::client::v1::SEQ_SUBSCRIBE_MODE_SEQ_ONLY);
+  EXPECT_EQ(response.reason(), REASON_CODE_SUCCESS);
+  EXPECT_EQ(response.mode(), im::client::v1::SEQ_SUBSCRIBE_MODE_SEQ_ONLY);
+  EXPECT_TRUE(conn_->seq_only());
+
+  response = subscribe(99);
+  EXPECT_EQ(response.reason(), REASON_CODE_INVALID_ARGUMENT);
+  EXPECT_EQ(response.mode(), im::client::v1::SEQ_SUBSCRIBE_MODE_SEQ_ONLY) << "the mode stays";
+  EXPECT_TRUE(conn_->seq_only());
+
+  response = subscribe(im::client::v1::SEQ_SUBSCRIBE_MODE_UNSPECIFIED);
+  EXPECT_EQ(response.reason(), REASON_CODE_SUCCESS);
+  EXPECT_EQ(response.mode(), im::client::v1::SEQ_SUBSCRIBE_MODE_FULL) << "unspecified is FULL";
+  EXPECT_FALSE(conn_->seq_only());
+}
+
+TEST_F(RequestHandlerTest, CmdAndExtensionRequestsAreNotServedYet) {
+  Frame cmd;
+  cmd.mutable_cmd_sync_request();
+  const Frame answer = Answer(cmd);
+  ASSERT_TRUE(answer.has_error());
+  EXPECT_EQ(answer.error().reason(), REASON_CODE_INVALID_ARGUMENT);
+  Frame extension;
+  extension.mutable_extension_sync_request();
+  EXPECT_TRUE(Answer(extension).has_error());
+  EXPECT_TRUE(conversations_.Calls().empty());
+}
+
+}  // namespace
+}  // namespace im::gateway
