@@ -1,0 +1,26 @@
+{{/* Gateway-only env and ports, handed to "im.workload" by gateway.yaml. */}}
+{{- define "im.gateway.env" -}}
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+# Stored in presence: the message service pushes a user's messages to exactly this pod.
+- name: IM_ADVERTISE_ADDR
+  value: {{ printf "$(POD_IP):%d" (int .Values.gateway.grpcPort) | quote }}
+- name: IM_WS_PORT
+  value: {{ .Values.gateway.wsPort | quote }}
+- name: IM_CLOSE_TIMEOUT
+  value: {{ printf "%ds" (int .Values.gateway.closeTimeoutSeconds) | quote }}
+{{- if include "im.jwt.enabled" . }}
+- name: IM_JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "im.jwt.secretName" . }}
+      key: {{ include "im.jwt.secretKey" . }}
+{{- end }}
+{{- end }}
+
+{{- define "im.gateway.ports" -}}
+- name: ws
+  containerPort: {{ .Values.gateway.wsPort }}
+{{- end }}
