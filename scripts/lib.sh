@@ -18,6 +18,9 @@ IM_APT_PACKAGES=(
   libpqxx-dev libhiredis-dev prometheus-cpp-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql redis-server curl
+  # tests/deploy renders the Helm chart with Go's text/template and sprig (helm's engine; no helm
+  # package exists) and parses the result as YAML.
+  golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
 )
 
 im_log() { printf '[im] %s\n' "$*" >&2; }
