@@ -18,7 +18,8 @@ function(im_embed_migrations)
     COMMAND ${CMAKE_COMMAND} -DNAMESPACE=${ARG_NAMESPACE} "-DFILES=${files_arg}"
       -DOUT_CC=${out_cc} -DOUT_H=${out_h} -P ${IM_EMBED_SCRIPT}
     DEPENDS ${sql_files} ${IM_EMBED_SCRIPT}
-    COMMENT "Embedding migrations for ${ARG_NAMESPACE}")
+    COMMENT "Embedding migrations for ${ARG_NAMESPACE}"
+    VERBATIM)
   target_sources(${ARG_TARGET} PRIVATE ${out_cc})
   target_include_directories(${ARG_TARGET} PUBLIC ${CMAKE_CURRENT_BINARY_DIR})
 endfunction()

@@ -56,6 +56,32 @@ absl::StatusOr<std::vector<std::string>> Channels::Uids(
   return std::vector<std::string>(uids.begin(), uids.end());
 }
 
+absl::Status Channels::EnsureConversations(const std::string& group_id,
+                                           const std::vector<std::string>& uids,
+                                           const char* retry_hint) {
+  absl::Status status;
+  if (absl::StatusOr<std::vector<PositionRead>> heads =
+          messages_->HeadPositions(*GroupChannelKey(group_id), uids);
+      !heads.ok()) {
+    status = heads.status();
+  } else {
+    std::vector<im::conversation::v1::EnsureItem> items(uids.size());
+    for (size_t i = 0; i < uids.size(); ++i) {
+      items[i].set_uid(uids[i]);
+      items[i].mutable_channel()->set_type(im::common::v1::CHANNEL_TYPE_GROUP);
+      items[i].mutable_channel()->set_id(group_id);
+      items[i].set_read_seq((*heads)[i].read_seq);
+      items[i].set_red_dots((*heads)[i].red_dots);
+      items[i].set_own_red_dots((*heads)[i].own_red_dots);
+    }
+    status = conversations_->Ensure(std::move(items));
+  }
+  if (status.ok()) return status;
+  return absl::UnavailableError(absl::StrCat(retry_hint, ", but their conversations could not be ",
+                                             "made (", status.message(),
+                                             "); call AddSubscribers with them again"));
+}
+
 absl::StatusOr<v1::Group> Channels::CreateGroup(const v1::CreateGroupRequest& request) {
   if (absl::Status s = CheckGroupFields(request); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> uids = Uids(request.subscriber_uids());
@@ -63,6 +89,10 @@ absl::StatusOr<v1::Group> Channels::CreateGroup(const v1::CreateGroupRequest& re
   absl::StatusOr<GroupRow> row =
       store_->CreateGroup(request.group_id(), request.name(), request.extra(), *uids);
   if (!row.ok()) return row.status();
+  if (absl::Status s = EnsureConversations(request.group_id(), *uids, "the group was created");
+      !s.ok()) {
+    return s;
+  }
   return ToProto(*row);
 }
 
@@ -86,7 +116,13 @@ absl::StatusOr<uint32_t> Channels::AddSubscribers(const v1::AddSubscribersReques
   if (!group_id.ok()) return group_id.status();
   absl::StatusOr<std::vector<std::string>> uids = Uids(request.uids());
   if (!uids.ok()) return uids.status();
-  return store_->AddSubscribers(*group_id, *uids);
+  absl::StatusOr<uint32_t> added = store_->AddSubscribers(*group_id, *uids);
+  if (!added.ok()) return added.status();
+  if (absl::Status s = EnsureConversations(*group_id, *uids, "the subscribers were added");
+      !s.ok()) {
+    return s;
+  }
+  return added;
 }
 
 absl::StatusOr<uint32_t> Channels::RemoveSubscribers(const v1::RemoveSubscribersRequest& request) {

@@ -1,5 +1,6 @@
 // ChannelService's logic for business servers: groups and their subscribers, with the request
-// checks (ids, sizes, page tokens) in front of ChannelStore.
+// checks (ids, sizes, page tokens) in front of ChannelStore, and the new subscribers'
+// conversations made through ConversationService.Ensure.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include "absl/status/statusor.h"
 #include "im/message/v1/message.pb.h"
 #include "services/message/channel_store.h"
+#include "services/message/conversation_client.h"
+#include "services/message/message_store.h"
 
 namespace im::message {
 
@@ -23,9 +26,13 @@ class Channels {
     size_t max_extra_bytes = 64 * 1024;
   };
 
-  Channels(ChannelStore* store, Options options) : store_(store), options_(options) {}
+  Channels(ChannelStore* store, MessageStore* messages, ConversationClient* conversations,
+           Options options)
+      : store_(store), messages_(messages), conversations_(conversations), options_(options) {}
 
   // INVALID_ARGUMENT for bad ids or oversized fields; ALREADY_EXISTS if the id is taken.
+  // UNAVAILABLE when the group was created but the subscribers' conversations could not be made
+  // (AddSubscribers with them repairs it).
   absl::StatusOr<im::message::v1::Group> CreateGroup(
       const im::message::v1::CreateGroupRequest& request);
   // NOT_FOUND for an unknown or deleted group.
@@ -34,6 +41,8 @@ class Channels {
   // Idempotent; NOT_FOUND if the group never existed.
   absl::Status DeleteGroup(const im::message::v1::DeleteGroupRequest& request);
   // GROUP channels only (INVALID_ARGUMENT otherwise); NOT_FOUND for an unknown or deleted group.
+  // Then ensures every given uid's conversation; UNAVAILABLE if that fails (the subscribers are
+  // added; a retry repairs it).
   absl::StatusOr<uint32_t> AddSubscribers(const im::message::v1::AddSubscribersRequest& request);
   absl::StatusOr<uint32_t> RemoveSubscribers(
       const im::message::v1::RemoveSubscribersRequest& request);
@@ -53,8 +62,14 @@ class Channels {
   // The uids, validated and at most max_uids of them.
   absl::StatusOr<std::vector<std::string>> Uids(
       const google::protobuf::RepeatedPtrField<std::string>& uids) const;
+  // Ensures the conversation of each uid with the group, a new one starting at the group's head
+  // (nothing unread); UNAVAILABLE saying what to retry.
+  absl::Status EnsureConversations(const std::string& group_id,
+                                   const std::vector<std::string>& uids, const char* retry_hint);
 
   ChannelStore* store_;
+  MessageStore* messages_;
+  ConversationClient* conversations_;
   const Options options_;
 };
 

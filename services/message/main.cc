@@ -12,8 +12,10 @@
 #include "services/message/channel_grpc.h"
 #include "services/message/channel_store.h"
 #include "services/message/channels.h"
+#include "services/message/conversation_client.h"
 #include "services/message/fanout.h"
 #include "services/message/gateway_clients.h"
+#include "services/message/heads_reader.h"
 #include "services/message/id_generator.h"
 #include "services/message/message_grpc.h"
 #include "services/message/message_reader.h"
@@ -27,6 +29,12 @@ ABSL_FLAG(std::string, sequence_addr, "127.0.0.1:7001",
           "host:port of the sequence service (seq allocation for every send batch).");
 ABSL_FLAG(absl::Duration, sequence_timeout, absl::Seconds(3),
           "Deadline of one AllocateBatch call; past it the batch fails with UNAVAILABLE.");
+ABSL_FLAG(std::string, conversation_addr, "",
+          "host:port of the conversation service (conversations of new chats and group members, "
+          "senders' read positions). Required.");
+ABSL_FLAG(absl::Duration, conversation_timeout, absl::Seconds(3),
+          "Deadline of one Ensure or AdvanceReads call; a failed Ensure fails what needed it with "
+          "UNAVAILABLE.");
 ABSL_FLAG(int, send_lanes, 4,
           "Send lanes: threads that each batch the sends of their share of the channels.");
 ABSL_FLAG(int, send_max_batch, 512, "Most messages one lane commits as one batch.");
@@ -71,6 +79,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (int code = runtime.Migrate(im::message::EmbeddedMigrations()); code >= 0) return code;
+  // Only serving needs it: a --migrate_only Job (Helm hook, run.sh) has no peers.
+  if (absl::GetFlag(FLAGS_conversation_addr).empty()) {
+    std::fprintf(stderr, "message: --conversation_addr (IM_CONVERSATION_ADDR) is required\n");
+    return 2;
+  }
 
   absl::StatusOr<std::unique_ptr<im::message::NodeLease>> lease =
       im::message::NodeLease::Acquire(&runtime.postgres(), {.ttl = lease_ttl});
@@ -90,15 +103,20 @@ int main(int argc, char** argv) {
   im::message::GatewayClients gateways(absl::GetFlag(FLAGS_deliver_timeout));
   auto registry = std::make_shared<prometheus::Registry>();
   runtime.AddMetrics(registry);
+  im::message::ConversationClient conversations(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_conversation_addr),
+                          grpc::InsecureChannelCredentials()),
+      {.timeout = absl::GetFlag(FLAGS_conversation_timeout)}, *registry);
 
   im::message::Fanout fanout(&channel_store, &presence, &gateways,
                              {.lanes = lanes,
                               .max_queue = static_cast<size_t>(fanout_queue),
                               .max_queue_bytes = static_cast<size_t>(fanout_queue_bytes)},
                              *registry);
-  im::message::SendProcessor processor(&channel_store, &message_store, &sequence, &ids,
+  im::message::SendProcessor processor(&channel_store, &message_store, &sequence, &conversations,
+                                       &ids,
                                        {.max_payload_bytes = static_cast<size_t>(max_payload)});
-  im::message::SendPipeline pipeline(&processor, &fanout,
+  im::message::SendPipeline pipeline(&processor, &fanout, &conversations,
                                      {.lanes = lanes,
                                       .max_batch = static_cast<size_t>(max_batch),
                                       .max_queue = static_cast<size_t>(max_queue),
@@ -106,9 +124,11 @@ int main(int argc, char** argv) {
   im::message::MessageReader reader(&channel_store, &message_store,
                                     {.default_limit = static_cast<uint32_t>(sync_default),
                                      .max_limit = static_cast<uint32_t>(sync_max)});
-  im::message::Channels channels(&channel_store, {});
+  im::message::HeadsReader heads(&channel_store, &message_store, {});
+  im::message::Channels channels(&channel_store, &message_store, &conversations, {});
 
-  im::message::MessageGrpcService message_service(&pipeline, &reader, &runtime.workers(), {});
+  im::message::MessageGrpcService message_service(&pipeline, &reader, &heads, &runtime.workers(),
+                                                  {});
   im::message::ChannelGrpcService channel_service(&channels, &runtime.workers());
   im::message::CmdGrpcService cmd_service;
   return runtime.Serve({&message_service, &channel_service, &cmd_service});

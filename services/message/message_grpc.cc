@@ -68,6 +68,28 @@ grpc::ServerUnaryReactor* MessageGrpcService::Notify(grpc::CallbackServerContext
   return FinishNow(context, absl::OkStatus());
 }
 
+grpc::ServerUnaryReactor* MessageGrpcService::GetChannelHeads(
+    grpc::CallbackServerContext* context, const v1::GetChannelHeadsRequest* request,
+    v1::GetChannelHeadsResponse* response) {
+  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
+    absl::StatusOr<v1::GetChannelHeadsResponse> result = heads_->GetChannelHeads(*request);
+    if (!result.ok()) return result.status();
+    *response = *std::move(result);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* MessageGrpcService::GetReadPosition(
+    grpc::CallbackServerContext* context, const v1::GetReadPositionRequest* request,
+    v1::ReadPosition* response) {
+  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
+    absl::StatusOr<v1::ReadPosition> result = heads_->GetReadPosition(*request);
+    if (!result.ok()) return result.status();
+    *response = *std::move(result);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* CmdGrpcService::Sync(grpc::CallbackServerContext* context,
                                                const v1::CmdSyncRequest*, v1::CmdSyncResponse*) {
   return FinishNow(context, absl::UnimplementedError(kCmdLater));

@@ -1,9 +1,11 @@
 // gRPC face of MessageService: Send goes to the send pipeline and finishes from its lane thread;
-// reads run on the worker pool; Notify is queued for fan-out. No logic lives here.
+// reads (history, heads, read positions) run on the worker pool; Notify is queued for fan-out. No
+// logic lives here.
 #pragma once
 
 #include "common/worker_pool.h"
 #include "im/message/v1/message.grpc.pb.h"
+#include "services/message/heads_reader.h"
 #include "services/message/message_reader.h"
 #include "services/message/send_pipeline.h"
 
@@ -18,9 +20,9 @@ class MessageGrpcService final : public im::message::v1::MessageService::Callbac
     size_t max_notify_uids = 10000;
   };
 
-  MessageGrpcService(SendPipeline* pipeline, MessageReader* reader, WorkerPool* workers,
-                     Options options)
-      : pipeline_(pipeline), reader_(reader), workers_(workers), options_(options) {}
+  MessageGrpcService(SendPipeline* pipeline, MessageReader* reader, HeadsReader* heads,
+                     WorkerPool* workers, Options options)
+      : pipeline_(pipeline), reader_(reader), heads_(heads), workers_(workers), options_(options) {}
 
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
                                  const v1::SendRequest* request,
@@ -34,10 +36,17 @@ class MessageGrpcService final : public im::message::v1::MessageService::Callbac
   grpc::ServerUnaryReactor* Notify(grpc::CallbackServerContext* context,
                                    const v1::NotifyRequest* request,
                                    v1::NotifyResponse* response) override;
+  grpc::ServerUnaryReactor* GetChannelHeads(grpc::CallbackServerContext* context,
+                                            const v1::GetChannelHeadsRequest* request,
+                                            v1::GetChannelHeadsResponse* response) override;
+  grpc::ServerUnaryReactor* GetReadPosition(grpc::CallbackServerContext* context,
+                                            const v1::GetReadPositionRequest* request,
+                                            v1::ReadPosition* response) override;
 
  private:
   SendPipeline* pipeline_;
   MessageReader* reader_;
+  HeadsReader* heads_;
   WorkerPool* workers_;
   const Options options_;
 };

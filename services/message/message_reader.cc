@@ -5,7 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "common/channel_key.h"
+#include "services/message/channel_access.h"
 #include "services/message/message_view.h"
 
 namespace im::message {
@@ -19,35 +19,6 @@ constexpr size_t kMessageOverhead = 6;
 
 }  // namespace
 
-absl::StatusOr<std::string> MessageReader::ReadableKey(const std::string& uid,
-                                                       const im::common::v1::Channel& channel) {
-  absl::StatusOr<std::string> key;
-  if (uid.empty()) {
-    if (channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) {
-      return absl::InvalidArgumentError("uid is required to read a person channel");
-    }
-    key = GroupChannelKey(channel.id());
-  } else {
-    key = ChannelKeyFor(uid, channel);
-  }
-  if (!key.ok() || channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) return key;
-  absl::StatusOr<std::vector<GroupAccess>> access = channels_->CheckAccess({channel.id()}, {uid});
-  if (!access.ok()) return access.status();
-  switch ((*access)[0]) {
-    case GroupAccess::kNoGroup:
-      return absl::NotFoundError(absl::StrCat("group ", channel.id(), " does not exist"));
-    case GroupAccess::kNotSubscriber:
-      if (!uid.empty()) {
-        return absl::PermissionDeniedError(
-            absl::StrCat(uid, " is not a subscriber of group ", channel.id()));
-      }
-      break;
-    case GroupAccess::kSubscriber:
-      break;
-  }
-  return key;
-}
-
 absl::StatusOr<v1::SyncChannelMessagesResponse> MessageReader::Sync(
     const v1::SyncChannelMessagesRequest& request) {
   if (request.start_seq() < 0 || request.end_seq() < 0) {
@@ -56,7 +27,8 @@ absl::StatusOr<v1::SyncChannelMessagesResponse> MessageReader::Sync(
   if (request.end_seq() != 0 && request.end_seq() < request.start_seq()) {
     return absl::InvalidArgumentError("end_seq is below start_seq");
   }
-  absl::StatusOr<std::string> key = ReadableKey(request.uid(), request.channel());
+  absl::StatusOr<std::string> key =
+      ReadableChannelKey(*channels_, request.uid(), request.channel());
   if (!key.ok()) return key.status();
   const uint32_t limit =
       request.limit() == 0 ? options_.default_limit : std::min(request.limit(), options_.max_limit);
@@ -117,7 +89,8 @@ absl::StatusOr<v1::GetMessagesResponse> MessageReader::Get(const v1::GetMessages
     return absl::InvalidArgumentError(
         absl::StrCat("at most ", options_.max_get, " messages per call"));
   }
-  absl::StatusOr<std::string> key = ReadableKey(request.uid(), request.channel());
+  absl::StatusOr<std::string> key =
+      ReadableChannelKey(*channels_, request.uid(), request.channel());
   if (!key.ok()) return key.status();
   absl::StatusOr<std::vector<StoredMessage>> found =
       by_seq

@@ -45,10 +45,6 @@ class MessageReader {
       const im::message::v1::GetMessagesRequest& request);
 
  private:
-  // The channel key the uid may read; the errors of Sync otherwise.
-  absl::StatusOr<std::string> ReadableKey(const std::string& uid,
-                                          const im::common::v1::Channel& channel);
-
   ChannelStore* channels_;
   MessageStore* messages_;
   const Options options_;

@@ -58,12 +58,42 @@ struct InsertOutcome {
   std::optional<StoredMessage> existing;
   // Cmd messages only, when inserted: each recipient's inbox position.
   std::vector<CmdRecipient> recipients;
+  // History messages only, when inserted: the red_dot_ordinal given to the row (0 unless red_dot),
+  // and the counters at the row as its sender's read position (im.message.v1.ReadPosition at its
+  // seq): the channel's red-dot messages up to and including it, and of them the sender's own.
+  int64_t red_dot_ordinal = 0;
+  int64_t red_dots = 0;
+  int64_t own_red_dots = 0;
 };
 
 // A page of history and the highest committed seq of the channel, read from one snapshot.
 struct RangeRead {
   std::vector<StoredMessage> messages;
   int64_t max_seq = 0;
+};
+
+// A channel's head as one viewer sees it; all zero for a channel without stored messages.
+struct HeadRead {
+  int64_t last_seq = 0;
+  int64_t last_message_ms = 0;
+  int64_t red_dots = 0;
+  int64_t own_red_dots = 0;
+  int64_t activity_ms = 0;
+  // When messages were asked for: the newest messages above the viewer's hidden-to seq, ascending.
+  std::vector<StoredMessage> newest;
+};
+
+// Heads of many channels from one snapshot, and the database clock (Unix ms) at its start.
+struct HeadsRead {
+  std::vector<HeadRead> heads;
+  int64_t as_of_ms = 0;
+};
+
+// A read position and the counters at it (im.message.v1.ReadPosition).
+struct PositionRead {
+  int64_t read_seq = 0;
+  int64_t red_dots = 0;
+  int64_t own_red_dots = 0;
 };
 
 class MessageStore {
@@ -78,11 +108,36 @@ class MessageStore {
   absl::StatusOr<std::vector<std::optional<StoredMessage>>> FindCmds(
       const std::vector<SenderKey>& keys);
 
-  // Inserts the rows in one transaction and one statement. Commits of one channel are serialized
-  // and a row whose channel already has a higher seq is not inserted (kSuperseded), so once a seq
-  // is visible no lower seq can appear later: readers may treat every gap below the highest
-  // visible seq as final (DESIGN.md invariant 3), also with several replicas.
+  // Inserts the rows and moves their channels' heads in one transaction and one statement. Commits
+  // of one channel are serialized and a row whose channel already has a higher seq is not inserted
+  // (kSuperseded), so once a seq is visible no lower seq can appear later: readers may treat every
+  // gap below the highest visible seq as final (DESIGN.md invariant 3), also with several
+  // replicas. Red-dot rows get the ordinals following the channel head's count, in seq order and
+  // only for rows actually inserted, so a channel's ordinals are 1..red_dots without gaps; the
+  // rows' own red_dot_ordinal is ignored.
   absl::StatusOr<std::vector<InsertOutcome>> InsertMessages(const std::vector<StoredMessage>& rows);
+
+  // For each channel key, whether it has a head (a stored message). Heads are never removed.
+  absl::StatusOr<std::vector<bool>> HaveHeads(const std::vector<std::string>& channel_keys);
+
+  // The heads of the channels as `viewer_uid` sees them, in key order, from one snapshot. With
+  // newest_count > 0, also up to that many newest messages with seq above hidden_to_seqs[i].
+  absl::StatusOr<HeadsRead> ReadHeads(const std::vector<std::string>& channel_keys,
+                                      const std::string& viewer_uid,
+                                      const std::vector<int64_t>& hidden_to_seqs,
+                                      uint32_t newest_count);
+
+  // For each uid, the read position at the channel's head (last seq, red dots, the uid's own), as
+  // of one snapshot: where a new member starts with nothing unread.
+  absl::StatusOr<std::vector<PositionRead>> HeadPositions(const std::string& channel_key,
+                                                          const std::vector<std::string>& uids);
+
+  // The counters at a read position of `viewer_uid`, from one snapshot. With unread > 0 the
+  // position is just below the unread-th newest red-dot message from others (0 if there are
+  // fewer); otherwise it is read_seq, where 0 or anything above the last seq means the last seq.
+  absl::StatusOr<PositionRead> ReadPosition(const std::string& channel_key,
+                                            const std::string& viewer_uid, int64_t read_seq,
+                                            uint32_t unread);
 
   // Inserts cmd messages and one inbox row per recipient in one transaction.
   absl::StatusOr<std::vector<InsertOutcome>> InsertCmds(const std::vector<CmdInsert>& cmds);

@@ -17,8 +17,9 @@ struct SendPipeline::Call {
   Done done;
 };
 
-SendPipeline::SendPipeline(SendProcessor* processor, Fanout* fanout, Options options)
-    : processor_(processor), fanout_(fanout), options_(options) {
+SendPipeline::SendPipeline(SendProcessor* processor, Fanout* fanout,
+                           ConversationClient* conversations, Options options)
+    : processor_(processor), fanout_(fanout), conversations_(conversations), options_(options) {
   for (int i = 0; i < options_.lanes; ++i) lanes_.push_back(std::make_unique<Lane>(options_));
   for (size_t i = 0; i < lanes_.size(); ++i) {
     lanes_[i]->thread = std::thread([this, i] { Loop(i); });
@@ -94,11 +95,16 @@ void SendPipeline::Loop(size_t lane_index) {
     for (const Entry& entry : batch) items.push_back(&entry.call->items[entry.index]);
     std::vector<SendOutcome> outcomes = processor_->Process(items);
     std::vector<FanoutItem> fanout;
+    std::vector<im::conversation::v1::ReadAdvance> advances;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (outcomes[i].fanout.has_value()) fanout.push_back(*std::move(outcomes[i].fanout));
+      if (outcomes[i].read_advance.has_value()) {
+        advances.push_back(*std::move(outcomes[i].read_advance));
+      }
       Settle(batch[i], std::move(outcomes[i].result));
     }
     fanout_->Enqueue(lane_index, std::move(fanout));
+    conversations_->AdvanceReads(std::move(advances));
   }
 }
 

@@ -1,10 +1,11 @@
 // The threads of the send path. Items are queued on one of N lanes by channel key, so a channel's
 // items are processed in arrival order by one thread; each lane takes everything queued (up to a
 // batch), runs it through SendProcessor (one membership query, one seq call, one insert for the
-// whole batch), completes the callers, and only then hands the batch to fan-out. Callers never
-// wait on a thread of their own: `done` runs on the lane thread.
+// whole batch), completes the callers, and only then hands the batch to fan-out and moves the
+// senders' read positions (one asynchronous AdvanceReads per batch). Callers never wait on a
+// thread of their own: `done` runs on the lane thread.
 //
-//   SendPipeline pipeline(&processor, &fanout, {.lanes = 4});
+//   SendPipeline pipeline(&processor, &fanout, &conversations, {.lanes = 4});
 //   pipeline.Submit(items, [reactor, response](std::vector<SendResult> results) { ... });
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "im/message/v1/message.pb.h"
+#include "services/message/conversation_client.h"
 #include "services/message/fanout.h"
 #include "services/message/lane_queue.h"
 #include "services/message/send_processor.h"
@@ -35,7 +37,8 @@ class SendPipeline {
   using Done = std::function<void(std::vector<im::message::v1::SendResult>)>;
 
   // `fanout` must have the same number of lanes.
-  SendPipeline(SendProcessor* processor, Fanout* fanout, Options options);
+  SendPipeline(SendProcessor* processor, Fanout* fanout, ConversationClient* conversations,
+               Options options);
   // Processes what is queued, then stops the lanes.
   ~SendPipeline();
   SendPipeline(const SendPipeline&) = delete;
@@ -71,6 +74,7 @@ class SendPipeline {
 
   SendProcessor* processor_;
   Fanout* fanout_;
+  ConversationClient* conversations_;
   const Options options_;
   std::vector<std::unique_ptr<Lane>> lanes_;
 };

@@ -33,6 +33,7 @@ struct SendProcessor::Work {
   StoredMessage row;
   std::vector<std::string> recipients;
   std::optional<FanoutItem> fanout;
+  std::optional<im::conversation::v1::ReadAdvance> read_advance;
 
   bool pending() const { return !settled && copy_of < 0; }
 
@@ -94,6 +95,11 @@ void FailPending(std::vector<Work>& works, const absl::Status& status,
   }
 }
 
+bool IsPersonKey(const std::string& key) {
+  std::string low, high;
+  return ParsePersonKey(key, &low, &high);
+}
+
 SenderKey KeyOf(const Work& work) {
   return {work.key, work.item->from_uid(), work.item->client_msg_no()};
 }
@@ -101,8 +107,14 @@ SenderKey KeyOf(const Work& work) {
 }  // namespace
 
 SendProcessor::SendProcessor(ChannelStore* channels, MessageStore* messages,
-                             SequenceClient* sequence, IdGenerator* ids, Options options)
-    : channels_(channels), messages_(messages), sequence_(sequence), ids_(ids), options_(options) {}
+                             SequenceClient* sequence, ConversationClient* conversations,
+                             IdGenerator* ids, Options options)
+    : channels_(channels),
+      messages_(messages),
+      sequence_(sequence),
+      conversations_(conversations),
+      ids_(ids),
+      options_(options) {}
 
 std::vector<SendOutcome> SendProcessor::Process(const std::vector<const v1::SendItem*>& items) {
   std::vector<Work> works(items.size());
@@ -112,6 +124,7 @@ std::vector<SendOutcome> SendProcessor::Process(const std::vector<const v1::Send
   }
   CheckMembership(works);
   Dedupe(works);
+  EnsureConversations(works);
   AssignSeqsAndIds(works, absl::ToUnixMillis(absl::Now()));
   ResolveCmdRecipients(works);
   Commit(works);
@@ -128,6 +141,7 @@ std::vector<SendOutcome> SendProcessor::Process(const std::vector<const v1::Send
     }
     outcomes[i].result = std::move(works[i].result);
     outcomes[i].fanout = std::move(works[i].fanout);
+    outcomes[i].read_advance = std::move(works[i].read_advance);
   }
   return outcomes;
 }
@@ -229,22 +243,73 @@ void SendProcessor::Dedupe(std::vector<Work>& works) {
   }
 }
 
+void SendProcessor::EnsureConversations(std::vector<Work>& works) {
+  // PERSON channels of this batch not known to have a head may be new: their conversations must
+  // exist before the first message commits.
+  std::vector<std::string> keys;
+  {
+    absl::flat_hash_set<std::string_view> seen;
+    std::lock_guard<std::mutex> lock(known_heads_mu_);
+    for (const Work& work : works) {
+      if (!work.pending() || work.kind != Kind::kHistory || !IsPersonKey(work.key)) continue;
+      if (known_heads_.contains(work.key) || !seen.insert(work.key).second) continue;
+      keys.push_back(work.key);
+    }
+  }
+  if (keys.empty()) return;
+  const auto fail = [&](const absl::flat_hash_set<std::string>& failed,
+                        const absl::Status& status) {
+    for (Work& work : works) {
+      if (work.pending() && work.kind == Kind::kHistory && failed.contains(work.key)) {
+        work.Fail(im::common::v1::REASON_CODE_UNAVAILABLE, status.message());
+      }
+    }
+  };
+  absl::StatusOr<std::vector<bool>> have = messages_->HaveHeads(keys);
+  if (!have.ok()) return fail({keys.begin(), keys.end()}, have.status());
+  absl::flat_hash_set<std::string> fresh;
+  std::vector<im::conversation::v1::EnsureItem> items;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if ((*have)[i]) {
+      Remember(keys[i]);
+      continue;
+    }
+    fresh.insert(keys[i]);
+    std::string low, high;
+    ParsePersonKey(keys[i], &low, &high);
+    for (const auto& [uid, peer] : {std::pair(&low, &high), std::pair(&high, &low)}) {
+      im::conversation::v1::EnsureItem& item = items.emplace_back();
+      item.set_uid(*uid);
+      item.mutable_channel()->set_type(im::common::v1::CHANNEL_TYPE_PERSON);
+      item.mutable_channel()->set_id(*peer);
+    }
+  }
+  if (items.empty()) return;
+  if (absl::Status status = conversations_->Ensure(std::move(items)); !status.ok()) {
+    fail(fresh, status);
+  }
+}
+
+void SendProcessor::Remember(const std::string& person_key) {
+  std::lock_guard<std::mutex> lock(known_heads_mu_);
+  if (known_heads_.size() >= options_.max_known_heads) known_heads_.clear();
+  known_heads_.insert(person_key);
+}
+
 void SendProcessor::AssignSeqsAndIds(std::vector<Work>& works, int64_t now_ms) {
-  // Seqs: one range per channel and counter kind, cut in item order.
+  // Seqs: one range per channel, cut in item order. Red-dot ordinals are given by the insert.
   std::vector<SeqRequest> requests;
-  absl::flat_hash_map<std::pair<std::string_view, int>, size_t> request_of;
+  absl::flat_hash_map<std::string_view, size_t> request_of;
   size_t pending = 0;
   for (Work& work : works) {
     if (!work.pending()) continue;
     ++pending;
     if (work.kind != Kind::kHistory) continue;
-    const auto count = [&](im::sequence::v1::CounterKind kind) {
-      auto [it, inserted] = request_of.try_emplace({work.key, kind}, requests.size());
-      if (inserted) requests.push_back(SeqRequest{work.key, kind, 0});
-      ++requests[it->second].count;
-    };
-    count(im::sequence::v1::COUNTER_KIND_MESSAGE_SEQ);
-    if (work.red_dot()) count(im::sequence::v1::COUNTER_KIND_RED_DOT);
+    auto [it, inserted] = request_of.try_emplace(work.key, requests.size());
+    if (inserted) {
+      requests.push_back(SeqRequest{work.key, im::sequence::v1::COUNTER_KIND_MESSAGE_SEQ, 0});
+    }
+    ++requests[it->second].count;
   }
   if (pending == 0) return;
   std::vector<int64_t> next;
@@ -266,13 +331,7 @@ void SendProcessor::AssignSeqsAndIds(std::vector<Work>& works, int64_t now_ms) {
     row.client_msg_no = work.item->client_msg_no();
     row.red_dot = work.red_dot();
     row.created_ms = now_ms;
-    if (work.kind == Kind::kHistory) {
-      row.seq = next[request_of.at({work.key, im::sequence::v1::COUNTER_KIND_MESSAGE_SEQ})]++;
-      if (row.red_dot) {
-        row.red_dot_ordinal =
-            next[request_of.at({work.key, im::sequence::v1::COUNTER_KIND_RED_DOT})]++;
-      }
-    }
+    if (work.kind == Kind::kHistory) row.seq = next[request_of.at(work.key)]++;
     if (work.kind != Kind::kNoPersist) row.payload = work.item->payload();
   }
 }
@@ -329,7 +388,7 @@ void SendProcessor::Commit(std::vector<Work>& works) {
     switch (outcome.kind) {
       case InsertOutcome::Kind::kInserted:
         work.Succeed(row.message_id, row.seq, row.created_ms, false);
-        work.MakeFanout(row.seq, row.red_dot_ordinal);
+        work.MakeFanout(row.seq, outcome.red_dot_ordinal);
         break;
       case InsertOutcome::Kind::kDuplicate:
         work.Succeed(outcome.existing->message_id, outcome.existing->seq,
@@ -346,8 +405,24 @@ void SendProcessor::Commit(std::vector<Work>& works) {
     if (!outcomes.ok()) {
       FailPending(works, outcomes.status(), Kind::kHistory);
     } else {
+      // Each sender's last message per channel; items of a channel come in seq order.
+      absl::flat_hash_map<std::pair<std::string_view, std::string_view>, size_t> last_of;
       for (size_t j = 0; j < history.size(); ++j) {
-        settle(works[history[j]], rows[j], (*outcomes)[j]);
+        Work& work = works[history[j]];
+        const InsertOutcome& outcome = (*outcomes)[j];
+        settle(work, rows[j], outcome);
+        if (outcome.kind != InsertOutcome::Kind::kInserted) continue;
+        last_of[{work.key, work.item->from_uid()}] = j;
+        if (IsPersonKey(work.key)) Remember(work.key);
+      }
+      for (const auto& [sender, j] : last_of) {
+        Work& work = works[history[j]];
+        im::conversation::v1::ReadAdvance& advance = work.read_advance.emplace();
+        advance.set_uid(work.item->from_uid());
+        *advance.mutable_channel() = work.item->channel();
+        advance.set_read_seq(rows[j].seq);
+        advance.set_red_dots((*outcomes)[j].red_dots);
+        advance.set_own_red_dots((*outcomes)[j].own_red_dots);
       }
     }
   }

@@ -2,16 +2,21 @@
 // take seqs, commit, and say what to fan out (DESIGN.md invariants 1, 2, 4). Everything the batch
 // needs from Postgres and the sequence service is asked for once per batch, not per message.
 //
-//   SendProcessor processor(&channels, &messages, &sequence, &ids, {});
+//   SendProcessor processor(&channels, &messages, &sequence, &conversations, &ids, {});
 //   std::vector<SendOutcome> outcomes = processor.Process(items);  // one per item, in order
 #pragma once
 
 #include <cstddef>
+#include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "im/conversation/v1/conversation.pb.h"
 #include "im/message/v1/message.pb.h"
 #include "services/message/channel_store.h"
+#include "services/message/conversation_client.h"
 #include "services/message/fanout_item.h"
 #include "services/message/id_generator.h"
 #include "services/message/message_store.h"
@@ -24,6 +29,9 @@ struct SendOutcome {
   // Set for a message that was committed (or accepted, for no_persist) by this batch and must be
   // delivered now; never for duplicates or failures.
   std::optional<FanoutItem> fanout;
+  // Set on the last message of its sender in its channel committed by this batch: the sender's
+  // read position at it (for ConversationService.AdvanceReads).
+  std::optional<im::conversation::v1::ReadAdvance> read_advance;
 };
 
 class SendProcessor {
@@ -32,15 +40,20 @@ class SendProcessor {
     size_t max_payload_bytes = 64 * 1024;
     // Most explicit recipients of one sync_once message.
     size_t max_recipients = 10000;
+    // PERSON channel keys remembered as having a head (so their conversations exist); past this
+    // many the memory starts over.
+    size_t max_known_heads = 1 << 20;
   };
 
   SendProcessor(ChannelStore* channels, MessageStore* messages, SequenceClient* sequence,
-                IdGenerator* ids, Options options);
+                ConversationClient* conversations, IdGenerator* ids, Options options);
 
   // One outcome per item, in order. Items of one channel get increasing seqs in item order. Each
-  // success is committed before this returns (no_persist: only accepted). When Postgres, the
-  // sequence service or the id lease fails, every item not already settled gets UNAVAILABLE and
-  // nothing of it is delivered. Never fails as a whole.
+  // success is committed before this returns (no_persist: only accepted). The first message of a
+  // PERSON channel commits only after ConversationService.Ensure made the conversation of both
+  // parties; if that fails, the items of that channel get UNAVAILABLE. When Postgres, the sequence
+  // service or the id lease fails, every item not already settled gets UNAVAILABLE and nothing of
+  // it is delivered. Never fails as a whole.
   std::vector<SendOutcome> Process(const std::vector<const im::message::v1::SendItem*>& items);
 
   // Per-item state while a batch is processed (defined in the .cc).
@@ -50,15 +63,21 @@ class SendProcessor {
   void Validate(Work& work) const;
   void CheckMembership(std::vector<Work>& works);
   void Dedupe(std::vector<Work>& works);
+  void EnsureConversations(std::vector<Work>& works);
   void AssignSeqsAndIds(std::vector<Work>& works, int64_t now_ms);
   void ResolveCmdRecipients(std::vector<Work>& works);
   void Commit(std::vector<Work>& works);
+  // Notes that a PERSON channel has a head, so its conversations exist.
+  void Remember(const std::string& person_key);
 
   ChannelStore* channels_;
   MessageStore* messages_;
   SequenceClient* sequence_;
+  ConversationClient* conversations_;
   IdGenerator* ids_;
   const Options options_;
+  std::mutex known_heads_mu_;
+  absl::flat_hash_set<std::string> known_heads_;
 };
 
 }  // namespace im::message

@@ -1,5 +1,6 @@
 // The message service's logic wired as in main.cc, in-process, on the test Postgres and Redis,
-// with a real sequence service child process and two fake gateways recording deliveries.
+// with a real sequence service child process, a fake conversation service recording Ensure and
+// AdvanceReads, and fake gateways recording deliveries.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,8 +16,10 @@
 #include "prometheus/registry.h"
 #include "services/message/channel_store.h"
 #include "services/message/channels.h"
+#include "services/message/conversation_client.h"
 #include "services/message/fanout.h"
 #include "services/message/gateway_clients.h"
+#include "services/message/heads_reader.h"
 #include "services/message/id_generator.h"
 #include "services/message/message_reader.h"
 #include "services/message/message_store.h"
@@ -24,6 +27,7 @@
 #include "services/message/send_pipeline.h"
 #include "services/message/send_processor.h"
 #include "services/message/sequence_client.h"
+#include "tests/fakes/fake_conversation.h"
 #include "tests/fakes/fake_gateway.h"
 #include "tests/support/test_env.h"
 
@@ -61,31 +65,42 @@ class MessageFixture : public ::testing::Test {
     presence_ = std::make_unique<PresenceStore>(*redis_, absl::Seconds(60));
     gateways_ = std::make_unique<GatewayClients>(absl::Seconds(2));
     registry_ = std::make_shared<prometheus::Registry>();
+    conversations_ = std::make_unique<testing::FakeConversation>();
+    conversation_client_ =
+        std::make_unique<ConversationClient>(testing::FreshChannel(conversations_->address()),
+                                             ConversationClient::Options{}, *registry_);
     fanout_ = std::make_unique<Fanout>(channel_store_.get(), presence_.get(), gateways_.get(),
                                        Fanout::Options{.lanes = 4}, *registry_);
-    processor_ = std::make_unique<SendProcessor>(channel_store_.get(), message_store_.get(),
-                                                 sequence_client_.get(), ids_.get(),
-                                                 SendProcessor::Options{.max_payload_bytes = 1024});
-    pipeline_ = std::make_unique<SendPipeline>(processor_.get(), fanout_.get(),
-                                               SendPipeline::Options{.lanes = 4});
+    processor_ = std::make_unique<SendProcessor>(
+        channel_store_.get(), message_store_.get(), sequence_client_.get(),
+        conversation_client_.get(), ids_.get(), SendProcessor::Options{.max_payload_bytes = 1024});
+    pipeline_ =
+        std::make_unique<SendPipeline>(processor_.get(), fanout_.get(), conversation_client_.get(),
+                                       SendPipeline::Options{.lanes = 4});
     reader_ = std::make_unique<MessageReader>(
         channel_store_.get(), message_store_.get(),
         MessageReader::Options{.default_limit = 10, .max_limit = 20});
-    channels_ = std::make_unique<Channels>(channel_store_.get(), Channels::Options{});
+    heads_ = std::make_unique<HeadsReader>(channel_store_.get(), message_store_.get(),
+                                           HeadsReader::Options{});
+    channels_ = std::make_unique<Channels>(channel_store_.get(), message_store_.get(),
+                                           conversation_client_.get(), Channels::Options{});
   }
 
   // Replaces the send path with one built with these options (4 lanes, like fan-out).
   void RebuildPipeline(SendProcessor::Options processor, SendPipeline::Options pipeline) {
     pipeline_.reset();
     processor_ = std::make_unique<SendProcessor>(channel_store_.get(), message_store_.get(),
-                                                 sequence_client_.get(), ids_.get(), processor);
+                                                 sequence_client_.get(), conversation_client_.get(),
+                                                 ids_.get(), processor);
     pipeline.lanes = 4;
-    pipeline_ = std::make_unique<SendPipeline>(processor_.get(), fanout_.get(), pipeline);
+    pipeline_ = std::make_unique<SendPipeline>(processor_.get(), fanout_.get(),
+                                               conversation_client_.get(), pipeline);
   }
 
   void TearDown() override {
     pipeline_.reset();
     fanout_.reset();
+    conversation_client_.reset();
   }
 
   static Channel Person(const std::string& peer) {
@@ -155,10 +170,13 @@ class MessageFixture : public ::testing::Test {
   std::unique_ptr<PresenceStore> presence_;
   std::unique_ptr<GatewayClients> gateways_;
   std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<testing::FakeConversation> conversations_;
+  std::unique_ptr<ConversationClient> conversation_client_;
   std::unique_ptr<Fanout> fanout_;
   std::unique_ptr<SendProcessor> processor_;
   std::unique_ptr<SendPipeline> pipeline_;
   std::unique_ptr<MessageReader> reader_;
+  std::unique_ptr<HeadsReader> heads_;
   std::unique_ptr<Channels> channels_;
 };
 

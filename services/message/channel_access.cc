@@ -1,0 +1,39 @@
+#include "services/message/channel_access.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/channel_key.h"
+
+namespace im::message {
+
+absl::StatusOr<std::string> ReadableChannelKey(ChannelStore& channels, const std::string& uid,
+                                               const im::common::v1::Channel& channel) {
+  absl::StatusOr<std::string> key;
+  if (uid.empty()) {
+    if (channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) {
+      return absl::InvalidArgumentError("uid is required to read a person channel");
+    }
+    key = GroupChannelKey(channel.id());
+  } else {
+    key = ChannelKeyFor(uid, channel);
+  }
+  if (!key.ok() || channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) return key;
+  absl::StatusOr<std::vector<GroupAccess>> access = channels.CheckAccess({channel.id()}, {uid});
+  if (!access.ok()) return access.status();
+  switch ((*access)[0]) {
+    case GroupAccess::kNoGroup:
+      return absl::NotFoundError(absl::StrCat("group ", channel.id(), " does not exist"));
+    case GroupAccess::kNotSubscriber:
+      if (!uid.empty()) {
+        return absl::PermissionDeniedError(
+            absl::StrCat(uid, " is not a subscriber of group ", channel.id()));
+      }
+      break;
+    case GroupAccess::kSubscriber:
+      break;
+  }
+  return key;
+}
+
+}  // namespace im::message

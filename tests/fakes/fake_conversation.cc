@@ -1,0 +1,65 @@
+#include "tests/fakes/fake_conversation.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace im::testing {
+
+namespace cv1 = im::conversation::v1;
+
+FakeConversation::FakeConversation() {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(this);
+  server_ = builder.BuildAndStart();
+  address_ = absl::StrCat("127.0.0.1:", port);
+}
+
+FakeConversation::~FakeConversation() { server_->Shutdown(); }
+
+void FakeConversation::set_fail_ensure(bool fail) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_ensure_ = fail;
+}
+
+std::vector<cv1::EnsureRequest> FakeConversation::Ensures() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ensures_;
+}
+
+std::vector<cv1::ReadAdvance> FakeConversation::WaitForAdvances(size_t count,
+                                                                absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] { return advances_.size() >= count; });
+  return advances_;
+}
+
+grpc::ServerUnaryReactor* FakeConversation::Ensure(grpc::CallbackServerContext* context,
+                                                   const cv1::EnsureRequest* request,
+                                                   cv1::EnsureResponse*) {
+  bool fail;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ensures_.push_back(*request);
+    fail = fail_ensure_;
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(fail ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "fake outage")
+                       : grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FakeConversation::AdvanceReads(grpc::CallbackServerContext* context,
+                                                         const cv1::AdvanceReadsRequest* request,
+                                                         cv1::AdvanceReadsResponse*) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    advances_.insert(advances_.end(), request->items().begin(), request->items().end());
+  }
+  cv_.notify_all();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace im::testing
