@@ -40,7 +40,7 @@ spec:
           type: RuntimeDefault
       # preStop, then the service's own shutdown step, then the gRPC drain, plus 5s to exit.
       terminationGracePeriodSeconds: {{ add $root.Values.drain.preStopSeconds (default 0 (get . "extraGrace")) $root.Values.drain.timeoutSeconds 5 }}
-      {{- with include "im.affinity" . }}
+      {{- with include "im.affinity" . | trim }}
       affinity: {{- . | nindent 8 }}
       {{- end }}
       {{- with $values.nodeSelector }}
@@ -66,7 +66,7 @@ spec:
               value: "false"
             {{- include "im.env.postgres" (dict "root" $root "secretName" (include "im.postgres.secretName" $root)) | nindent 12 }}
             {{- with get . "extraEnv" }}{{ . | nindent 12 }}{{ end }}
-            {{- with include "im.env.flags" . }}{{ . | nindent 12 }}{{ end }}
+            {{- with include "im.env.flags" . | trim }}{{ . | nindent 12 }}{{ end }}
           ports:
             - name: grpc
               containerPort: {{ $values.grpcPort }}
