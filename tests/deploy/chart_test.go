@@ -296,7 +296,11 @@ func (r *chartRender) checkDeployment(svc string) {
 		t.Errorf("%s: env %v does not match its ports, listen on all addresses, or leave migrations to the hook", where, env)
 	}
 	for flag, v := range vals["flags"].(object) {
-		if got := env["IM_"+strings.ToUpper(flag)]; got != str(v) {
+		want := str(v)
+		if f, ok := v.(float64); ok && f == float64(int64(f)) {
+			want = strconv.FormatInt(int64(f), 10)
+		}
+		if got := env["IM_"+strings.ToUpper(flag)]; got != want {
 			t.Errorf("%s: flags.%s = %v reached the env as %q", where, flag, v, got)
 		}
 	}
@@ -603,7 +607,8 @@ func TestChartValuesFlow(t *testing.T) {
 		"podAntiAffinity": "hard",
 		"logLevel":        "debug",
 		"sequence":        object{"probes": object{"liveness": object{"failureThreshold": 9}}},
-		"message":         object{"flags": object{"send_lanes": 8}, "replicaCount": 5},
+		"message": object{"replicaCount": 5, "flags": object{"send_lanes": 8,
+			"send_max_queue": 1000000, "node_lease_ttl": "45s"}},
 		"gateway": object{
 			"closeTimeoutSeconds": 7,
 			"autoscaling":         object{"enabled": true},
@@ -630,6 +635,10 @@ func TestChartValuesFlow(t *testing.T) {
 	gateway := container(r.mustFind("Deployment", fullname("gateway")))
 	if ref := r.checkSecretRefs("gateway", gateway)["IM_JWT_SECRET"]; ref != [2]string{release + "-im", "jwt-secret"} {
 		t.Errorf("gateway IM_JWT_SECRET from %v", ref)
+	}
+	message := r.envOf(container(r.mustFind("Deployment", fullname("message"))))
+	if message["IM_SEND_MAX_QUEUE"] != "1000000" || message["IM_NODE_LEASE_TTL"] != "45s" {
+		t.Errorf("message flags reached the env as %q and %q", message["IM_SEND_MAX_QUEUE"], message["IM_NODE_LEASE_TTL"])
 	}
 	if _, ok := r.envOf(container(r.mustFind("Deployment", fullname("sequence"))))["IM_SEND_LANES"]; ok {
 		t.Errorf("message.flags reached the sequence service")

@@ -114,6 +114,10 @@ listen_host grpc_port metrics_port postgres_dsn redis_addr log_level drain_timeo
 {{- if has $flag $owned }}
 {{- fail (printf "%s.flags.%s is set by the chart from other values; see values.yaml" $.component $flag) }}
 {{- end }}
+{{- /* Values reach templates as float64: 1000000 would print as 1e+06, which an int flag refuses. */}}
+{{- if and (kindIs "float64" $value) (eq $value (float64 (int64 $value))) }}
+{{- $value = int64 $value }}
+{{- end }}
 - name: IM_{{ upper $flag }}
   value: {{ $value | toString | quote }}
 {{- end }}
