@@ -87,6 +87,12 @@ func TestComposeMatchesRunSh(t *testing.T) {
 		}
 	}
 
+	// Presence must name the gateway as the message service reaches it.
+	gateway := composeEnv(t, "gateway", services["gateway"].(object))
+	if gateway["IM_ADVERTISE_ADDR"] != gateway["IM_GATEWAY_ADDR"] {
+		t.Errorf("compose gateway advertises %q, its peers reach it at %q", gateway["IM_ADVERTISE_ADDR"], gateway["IM_GATEWAY_ADDR"])
+	}
+
 	// Every peer address names a compose service on its gRPC port.
 	env := composeEnv(t, "sequence", services["sequence"].(object))
 	for k, v := range env {
