@@ -27,11 +27,24 @@ Suite::Suite(SuiteOptions options) {
       std::make_unique<ServiceProcess>(BinaryPath("sequence"), std::map<std::string, std::string>{
                                                                    {"IM_AUTO_MIGRATE", "true"},
                                                                });
-  message_ = std::make_unique<ServiceProcess>(BinaryPath("message"),
-                                              std::map<std::string, std::string>{
-                                                  {"IM_AUTO_MIGRATE", "true"},
-                                                  {"IM_SEQUENCE_ADDR", sequence_->grpc_address()},
-                                              });
+  // The message and conversation services call each other, so one address is chosen first.
+  const int conversation_port = FreePort();
+  message_ = std::make_unique<ServiceProcess>(
+      BinaryPath("message"),
+      std::map<std::string, std::string>{
+          {"IM_AUTO_MIGRATE", "true"},
+          {"IM_SEQUENCE_ADDR", sequence_->grpc_address()},
+          {"IM_CONVERSATION_ADDR", absl::StrCat("127.0.0.1:", conversation_port)},
+      });
+  conversation_ = std::make_unique<ServiceProcess>(
+      BinaryPath("conversation"),
+      std::map<std::string, std::string>{
+          {"IM_AUTO_MIGRATE", "true"},
+          {"IM_MESSAGE_ADDR", message_->grpc_address()},
+          // Short, so incremental-sync tests need not wait long after a message.
+          {"IM_ACTIVITY_MARGIN", "1s"},
+      },
+      conversation_port);
   for (int i = 0; i < options.gateways; ++i) {
     Gateway gateway;
     gateway.ws_port = FreePort();
@@ -39,8 +52,7 @@ Suite::Suite(SuiteOptions options) {
     env["IM_AUTO_MIGRATE"] = "true";
     env["IM_WS_PORT"] = absl::StrCat(gateway.ws_port);
     env["IM_MESSAGE_ADDR"] = message_->grpc_address();
-    // No conversation service runs in this suite yet: conversation requests answer UNAVAILABLE.
-    env["IM_CONVERSATION_ADDR"] = "127.0.0.1:1";
+    env["IM_CONVERSATION_ADDR"] = conversation_->grpc_address();
     gateway.process = std::make_unique<ServiceProcess>(BinaryPath("gateway"), env);
     gateways_.push_back(std::move(gateway));
   }
@@ -52,6 +64,10 @@ bool Suite::WaitServing(double seconds) {
   const bool message_ok = message_->WaitServing(seconds);
   EXPECT_TRUE(message_ok) << "message at " << message_->grpc_address() << " is not serving";
   ok = ok && message_ok;
+  const bool conversation_ok = conversation_->WaitServing(seconds);
+  EXPECT_TRUE(conversation_ok) << "conversation at " << conversation_->grpc_address()
+                               << " is not serving";
+  ok = ok && conversation_ok;
   for (Gateway& gateway : gateways_) {
     const bool gateway_ok = gateway.process->WaitServing(seconds);
     EXPECT_TRUE(gateway_ok) << "gateway at " << gateway.process->grpc_address()
@@ -59,6 +75,11 @@ bool Suite::WaitServing(double seconds) {
     ok = ok && gateway_ok;
   }
   return ok;
+}
+
+std::unique_ptr<im::conversation::v1::ConversationService::Stub> Suite::Conversations() {
+  return im::conversation::v1::ConversationService::NewStub(
+      FreshChannel(conversation_->grpc_address()));
 }
 
 std::unique_ptr<im::gateway::v1::UserService::Stub> Suite::Users(int gateway) {

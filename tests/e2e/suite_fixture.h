@@ -1,6 +1,6 @@
-// The message path as deployed, for e2e tests: sequence, message and one or more gateway binaries
-// as child processes on the test Postgres and Redis, the business-server gRPC calls a test needs,
-// and WebSocket clients (tools/client) logged in to a chosen gateway.
+// The suite as deployed, for e2e tests: sequence, message, conversation and one or more gateway
+// binaries as child processes on the test Postgres and Redis, the business-server gRPC calls a test
+// needs, and WebSocket clients (tools/client) logged in to a chosen gateway.
 //
 //   Suite suite({.gateways = 2});
 //   ASSERT_TRUE(suite.WaitServing());
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "im/conversation/v1/conversation.grpc.pb.h"
 #include "im/gateway/v1/gateway.grpc.pb.h"
 #include "im/message/v1/message.grpc.pb.h"
 #include "tests/support/test_env.h"
@@ -41,6 +42,7 @@ class Suite {
 
   ServiceProcess& sequence() { return *sequence_; }
   ServiceProcess& message() { return *message_; }
+  ServiceProcess& conversation() { return *conversation_; }
   ServiceProcess& gateway(int index) { return *gateways_[index].process; }
   int ws_port(int gateway) const { return gateways_[gateway].ws_port; }
 
@@ -54,6 +56,8 @@ class Suite {
                                       const im::common::v1::Channel& channel,
                                       const std::string& client_msg_no, const std::string& payload,
                                       const im::common::v1::MessageFlags& flags = {});
+  // ConversationService, on a fresh channel.
+  std::unique_ptr<im::conversation::v1::ConversationService::Stub> Conversations();
   // UserService of `gateway`, on a fresh channel.
   std::unique_ptr<im::gateway::v1::UserService::Stub> Users(int gateway = 0);
   // Every stored message of `channel` as `uid` sees it, over gRPC (paging through the whole range);
@@ -85,6 +89,7 @@ class Suite {
 
   std::unique_ptr<ServiceProcess> sequence_;
   std::unique_ptr<ServiceProcess> message_;
+  std::unique_ptr<ServiceProcess> conversation_;
   std::vector<Gateway> gateways_;
 };
 

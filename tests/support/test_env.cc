@@ -88,9 +88,10 @@ std::string BinaryPath(const std::string& name) {
   return RequireEnv(absl::StrCat("IM_TEST_BIN_", absl::AsciiStrToUpper(name)).c_str());
 }
 
-ServiceProcess::ServiceProcess(std::string binary, std::map<std::string, std::string> env)
+ServiceProcess::ServiceProcess(std::string binary, std::map<std::string, std::string> env,
+                               int grpc_port)
     : binary_(std::move(binary)), env_(std::move(env)) {
-  grpc_port_ = FreePort();
+  grpc_port_ = grpc_port != 0 ? grpc_port : FreePort();
   metrics_port_ = FreePort();
   while (metrics_port_ == grpc_port_) metrics_port_ = FreePort();
   Spawn();

@@ -35,8 +35,11 @@ int FreePort();
 // A service binary run as a child process with the test stores in its environment.
 class ServiceProcess {
  public:
-  // Starts `binary` with IM_POSTGRES_DSN, IM_REDIS_ADDR, fresh gRPC/metrics ports and `env`.
-  ServiceProcess(std::string binary, std::map<std::string, std::string> env = {});
+  // Starts `binary` with IM_POSTGRES_DSN, IM_REDIS_ADDR, fresh gRPC/metrics ports and `env`; a
+  // non-zero `grpc_port` is used instead of a fresh one (for services that must know each other's
+  // address before either starts).
+  ServiceProcess(std::string binary, std::map<std::string, std::string> env = {},
+                 int grpc_port = 0);
   ~ServiceProcess();
 
   // Waits until gRPC health answers SERVING; false after `seconds`.
