@@ -27,14 +27,19 @@ int main(int argc, char** argv) {
   const int msg_count_max = absl::GetFlag(FLAGS_sync_msg_count_max);
   const absl::Duration margin = absl::GetFlag(FLAGS_activity_margin);
   if (limit_default < 1 || limit_max < limit_default || msg_count_max < 0 ||
-      margin < absl::ZeroDuration() || absl::GetFlag(FLAGS_message_addr).empty()) {
+      margin < absl::ZeroDuration()) {
     std::fprintf(stderr,
                  "conversation: --sync_limit_default must be positive, --sync_limit_max >= "
-                 "--sync_limit_default, --sync_msg_count_max and --activity_margin not negative, "
-                 "--message_addr set\n");
+                 "--sync_limit_default, --sync_msg_count_max and --activity_margin not "
+                 "negative\n");
     return 2;
   }
   if (int code = runtime.Migrate(im::conversation::EmbeddedMigrations()); code >= 0) return code;
+  // Checked after the migrations, so a migration job needs nothing but the stores.
+  if (absl::GetFlag(FLAGS_message_addr).empty()) {
+    std::fprintf(stderr, "conversation: --message_addr (IM_MESSAGE_ADDR) is required\n");
+    return 2;
+  }
 
   im::conversation::ConversationStore store(&runtime.postgres());
   im::conversation::GrpcMessageClient messages(
