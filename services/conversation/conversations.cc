@@ -50,21 +50,39 @@ absl::Status ValidateUid(const std::string& uid) { return ValidateId(uid, "uid")
 Conversations::Conversations(ConversationStore* store, MessageClient* messages, Options options)
     : store_(store), messages_(messages), options_(options) {}
 
-absl::StatusOr<std::vector<HeadCounters>> Conversations::LoadHeads(
-    const std::string& uid, const std::vector<std::string>& keys, int64_t* as_of_ms) {
-  std::vector<HeadCounters> heads;
-  heads.reserve(keys.size());
+absl::StatusOr<std::vector<im::message::v1::ChannelHead>> Conversations::FetchHeads(
+    const std::string& uid, const HeadsQuery& query, int64_t* as_of_ms) {
+  std::vector<im::message::v1::ChannelHead> heads;
+  heads.reserve(query.channels.size());
   *as_of_ms = NowMs();
-  for (size_t start = 0; start < keys.size(); start += options_.heads_chunk) {
-    const size_t end = std::min(keys.size(), start + options_.heads_chunk);
-    HeadsQuery query;
-    for (size_t i = start; i < end; ++i) query.channels.push_back(ChannelOfKey(keys[i], uid));
-    auto response = messages_->GetHeads(uid, query);
+  for (size_t start = 0; start < query.channels.size(); start += options_.heads_chunk) {
+    const size_t end = std::min(query.channels.size(), start + options_.heads_chunk);
+    HeadsQuery chunk;
+    chunk.with_messages = query.with_messages;
+    chunk.msg_count = query.msg_count;
+    chunk.channels.assign(query.channels.begin() + start, query.channels.begin() + end);
+    if (!query.hidden_to_seqs.empty()) {
+      chunk.hidden_to_seqs.assign(query.hidden_to_seqs.begin() + start,
+                                  query.hidden_to_seqs.begin() + end);
+    }
+    auto response = messages_->GetHeads(uid, chunk);
     if (!response.ok()) return response.status();
-    for (const auto& head : response->heads()) heads.push_back(CountersOf(head));
+    for (auto& head : *response->mutable_heads()) heads.push_back(std::move(head));
     *as_of_ms = std::min(*as_of_ms, response->as_of_ms());
   }
   return heads;
+}
+
+absl::StatusOr<std::vector<HeadCounters>> Conversations::LoadHeads(
+    const std::string& uid, const std::vector<std::string>& keys, int64_t* as_of_ms) {
+  HeadsQuery query;
+  for (const std::string& key : keys) query.channels.push_back(ChannelOfKey(key, uid));
+  auto heads = FetchHeads(uid, query, as_of_ms);
+  if (!heads.ok()) return heads.status();
+  std::vector<HeadCounters> counters;
+  counters.reserve(heads->size());
+  for (const auto& head : *heads) counters.push_back(CountersOf(head));
+  return counters;
 }
 
 absl::Status Conversations::Sync(const v1::SyncRequest& request, v1::SyncResponse* response) {
@@ -88,16 +106,26 @@ absl::Status Conversations::Sync(const v1::SyncRequest& request, v1::SyncRespons
 
   auto user = store_->List(request.uid());
   if (!user.ok()) return user.status();
-  std::vector<std::string> keys;
-  keys.reserve(user->rows.size());
-  for (const ConversationRow& row : user->rows) keys.push_back(row.channel_key);
+  const uint32_t msg_count = std::min(request.msg_count(), options_.max_msg_count);
+  // When the whole list fits one page, its messages are read with the counters: one call, not two.
+  const bool one_call = user->rows.size() <= limit;
+  HeadsQuery query;
+  query.with_messages = one_call;
+  query.msg_count = msg_count;
+  for (const ConversationRow& row : user->rows) {
+    query.channels.push_back(ChannelOfKey(row.channel_key, request.uid()));
+    if (one_call) query.hidden_to_seqs.push_back(row.deleted_to_seq);
+  }
   int64_t as_of_ms = 0;
-  auto heads = LoadHeads(request.uid(), keys, &as_of_ms);
+  auto heads = FetchHeads(request.uid(), query, &as_of_ms);
   if (!heads.ok()) return heads.status();
+  std::vector<HeadCounters> counters;
+  counters.reserve(heads->size());
+  for (const auto& head : *heads) counters.push_back(CountersOf(head));
 
   page_request.uid = request.uid();
   page_request.rows = &user->rows;
-  page_request.heads = &*heads;
+  page_request.heads = &counters;
   page_request.user_version = user->version;
   page_request.heads_as_of_ms = as_of_ms;
   page_request.activity_margin_ms = absl::ToInt64Milliseconds(options_.activity_margin);
@@ -106,42 +134,46 @@ absl::Status Conversations::Sync(const v1::SyncRequest& request, v1::SyncRespons
   page_request.only_unread = request.only_unread();
   const Page page = BuildPage(page_request);
 
-  // The page's visible conversations get their last and recent messages, and the counters of
-  // that later read, in one more call.
-  HeadsQuery query;
-  query.with_messages = true;
-  query.msg_count = std::min(request.msg_count(), options_.max_msg_count);
+  // Otherwise the page's visible conversations get their last and recent messages, and the
+  // counters of that later read, in one more call.
+  HeadsQuery page_query;
+  page_query.with_messages = true;
+  page_query.msg_count = msg_count;
   std::vector<size_t> shown;
   for (const PageEntry& entry : page.entries) {
     const ConversationRow& row = user->rows[entry.index];
-    const Channel channel = ChannelOfKey(row.channel_key, request.uid());
     if (entry.deleted) {
-      *response->add_deleted_channels() = channel;
+      *response->add_deleted_channels() = query.channels[entry.index];
       continue;
     }
     shown.push_back(entry.index);
-    query.channels.push_back(channel);
-    query.hidden_to_seqs.push_back(row.deleted_to_seq);
-  }
-  if (!shown.empty()) {
-    auto full = messages_->GetHeads(request.uid(), query);
-    if (!full.ok()) return full.status();
-    for (size_t i = 0; i < shown.size(); ++i) {
-      im::message::v1::ChannelHead& head = *full->mutable_heads(static_cast<int>(i));
-      const ConversationRow& row = user->rows[shown[i]];
-      const HeadCounters counters = CountersOf(head);
-      v1::Conversation* conversation = response->add_conversations();
-      *conversation->mutable_channel() = query.channels[i];
-      if (head.has_last_message()) *conversation->mutable_last_message() = head.last_message();
-      conversation->set_last_seq(counters.last_seq);
-      conversation->set_read_seq(row.read.read_seq);
-      conversation->set_unread(UnreadCount(row.read, counters));
-      conversation->set_updated_at(UpdatedAt(row, counters));
-      conversation->set_pinned(row.pinned);
-      conversation->set_muted(row.muted);
-      conversation->mutable_recents()->Swap(head.mutable_recents());
-      conversation->set_deleted_to_seq(row.deleted_to_seq);
+    if (!one_call) {
+      page_query.channels.push_back(query.channels[entry.index]);
+      page_query.hidden_to_seqs.push_back(row.deleted_to_seq);
     }
+  }
+  std::vector<im::message::v1::ChannelHead> page_heads;
+  if (!one_call && !shown.empty()) {
+    int64_t ignored_ms = 0;
+    auto fetched = FetchHeads(request.uid(), page_query, &ignored_ms);
+    if (!fetched.ok()) return fetched.status();
+    page_heads = *std::move(fetched);
+  }
+  for (size_t i = 0; i < shown.size(); ++i) {
+    im::message::v1::ChannelHead& head = one_call ? (*heads)[shown[i]] : page_heads[i];
+    const ConversationRow& row = user->rows[shown[i]];
+    const HeadCounters head_counters = CountersOf(head);
+    v1::Conversation* conversation = response->add_conversations();
+    *conversation->mutable_channel() = query.channels[shown[i]];
+    if (head.has_last_message()) *conversation->mutable_last_message() = head.last_message();
+    conversation->set_last_seq(head_counters.last_seq);
+    conversation->set_read_seq(row.read.read_seq);
+    conversation->set_unread(UnreadCount(row.read, head_counters));
+    conversation->set_updated_at(UpdatedAt(row, head_counters));
+    conversation->set_pinned(row.pinned);
+    conversation->set_muted(row.muted);
+    conversation->mutable_recents()->Swap(head.mutable_recents());
+    conversation->set_deleted_to_seq(row.deleted_to_seq);
   }
   response->set_next_cursor(EncodeCursor(page.next_cursor));
   response->set_has_more(page.has_more);

@@ -56,8 +56,11 @@ class Conversations {
     HeadCounters head;
   };
 
-  // Heads of the channels (as `uid` sees them) without messages, chunked; `as_of_ms` gets the
-  // oldest snapshot time.
+  // GetChannelHeads in chunks; `as_of_ms` gets the oldest snapshot time.
+  absl::StatusOr<std::vector<im::message::v1::ChannelHead>> FetchHeads(const std::string& uid,
+                                                                       const HeadsQuery& query,
+                                                                       int64_t* as_of_ms);
+  // The counters of the channels (by key, as `uid` sees them).
   absl::StatusOr<std::vector<HeadCounters>> LoadHeads(const std::string& uid,
                                                       const std::vector<std::string>& keys,
                                                       int64_t* as_of_ms);
