@@ -9,10 +9,6 @@
 
 namespace im::message {
 
-// The channel as `from_uid` addressed it when sending to `channel_key`: the peer for a PERSON
-// key, the group for a GROUP key.
-im::common::v1::Channel ChannelAddressedBy(std::string_view channel_key, std::string_view from_uid);
-
 // A history message as `viewer_uid` sees it (any viewer for GROUP channels).
 im::common::v1::Message ToMessage(const StoredMessage& stored, std::string_view viewer_uid);
 

@@ -1,19 +1,12 @@
 #include "tests/fakes/fake_conversation.h"
 
-#include "absl/strings/str_cat.h"
+#include "tests/fakes/loopback_server.h"
 
 namespace im::testing {
 
 namespace cv1 = im::conversation::v1;
 
-FakeConversation::FakeConversation() {
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(this);
-  server_ = builder.BuildAndStart();
-  address_ = absl::StrCat("127.0.0.1:", port);
-}
+FakeConversation::FakeConversation() : server_(StartLoopbackServer(this, &address_)) {}
 
 FakeConversation::~FakeConversation() { server_->Shutdown(); }
 

@@ -1,17 +1,10 @@
 #include "tests/fakes/fake_gateway.h"
 
-#include "absl/strings/str_cat.h"
+#include "tests/fakes/loopback_server.h"
 
 namespace im::testing {
 
-FakeGateway::FakeGateway() {
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(this);
-  server_ = builder.BuildAndStart();
-  address_ = absl::StrCat("127.0.0.1:", port);
-}
+FakeGateway::FakeGateway() : server_(StartLoopbackServer(this, &address_)) {}
 
 FakeGateway::~FakeGateway() { server_->Shutdown(); }
 
