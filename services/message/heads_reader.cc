@@ -46,6 +46,26 @@ absl::StatusOr<v1::GetChannelHeadsResponse> HeadsReader::GetChannelHeads(
   const uint32_t newest = request.with_messages() ? std::max<uint32_t>(recents, 1) : 0;
   absl::StatusOr<HeadsRead> read = messages_->ReadHeads(keys, request.uid(), hidden, newest);
   if (!read.ok()) return read.status();
+  // Counters only, never content, for groups the viewer may no longer read (left, or deleted).
+  std::vector<bool> readable(count, true);
+  if (newest > 0) {
+    std::vector<size_t> group_index;
+    std::vector<std::string> group_ids, uids;
+    for (size_t i = 0; i < count; ++i) {
+      std::string group_id;
+      if (!ParseGroupKey(keys[i], &group_id)) continue;
+      group_index.push_back(i);
+      group_ids.push_back(std::move(group_id));
+      uids.push_back(request.uid());
+    }
+    if (!group_ids.empty()) {
+      absl::StatusOr<std::vector<GroupAccess>> access = channels_->CheckAccess(group_ids, uids);
+      if (!access.ok()) return access.status();
+      for (size_t j = 0; j < group_index.size(); ++j) {
+        readable[group_index[j]] = (*access)[j] == GroupAccess::kSubscriber;
+      }
+    }
+  }
 
   v1::GetChannelHeadsResponse response;
   response.set_as_of_ms(read->as_of_ms);
@@ -59,7 +79,7 @@ absl::StatusOr<v1::GetChannelHeadsResponse> HeadsReader::GetChannelHeads(
     out->set_red_dots(head.red_dots);
     out->set_own_red_dots(head.own_red_dots);
     out->set_activity_ms(head.activity_ms);
-    if (head.newest.empty()) continue;
+    if (head.newest.empty() || !readable[i]) continue;
     if (head.newest.back().seq == head.last_seq) {
       *out->mutable_last_message() = ToMessage(head.newest.back(), request.uid());
     }

@@ -367,6 +367,31 @@ TEST_F(MessageHeadsTest, ReadPositionOfAGroupNeedsMembership) {
   EXPECT_EQ(heads_->GetReadPosition(request).status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(MessageHeadsTest, AFormerMemberGetsCountersButNoContent) {
+  const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
+  const std::string group = NewGroup({a, b});
+  ASSERT_EQ(SendOne(Item(a, Group(group), "1")).reason(), REASON_CODE_SUCCESS);
+  v1::GetChannelHeadsRequest request;
+  request.set_uid(b);
+  *request.add_channels() = Group(group);
+  request.set_with_messages(true);
+  request.set_msg_count(5);
+  absl::StatusOr<v1::GetChannelHeadsResponse> member = heads_->GetChannelHeads(request);
+  ASSERT_TRUE(member.ok()) << member.status();
+  EXPECT_TRUE(member->heads(0).has_last_message());
+
+  v1::RemoveSubscribersRequest remove;
+  *remove.mutable_channel() = Group(group);
+  remove.add_uids(b);
+  ASSERT_TRUE(channels_->RemoveSubscribers(remove).ok());
+  ASSERT_EQ(SendOne(Item(a, Group(group), "2")).reason(), REASON_CODE_SUCCESS);
+  absl::StatusOr<v1::GetChannelHeadsResponse> former = heads_->GetChannelHeads(request);
+  ASSERT_TRUE(former.ok()) << former.status();
+  EXPECT_EQ(former->heads(0).last_seq(), 2);
+  EXPECT_FALSE(former->heads(0).has_last_message());
+  EXPECT_EQ(former->heads(0).recents_size(), 0);
+}
+
 TEST_F(MessageHeadsTest, EnsureOncePerNewPersonChat) {
   const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
   const std::string c = testing::UniqueName("c");
