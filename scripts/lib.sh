@@ -18,6 +18,9 @@ IM_APT_PACKAGES=(
   libpqxx-dev libhiredis-dev prometheus-cpp-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql redis-server curl
+  # Message extensions are JSON objects merged with RFC 7386 Merge Patch, which nlohmann::json
+  # implements (header-only; Boost 1.74 has no Boost.JSON).
+  nlohmann-json3-dev
   # tests/deploy renders the Helm chart with Go's text/template and sprig (helm's engine; no helm
   # package exists) and parses the result as YAML.
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
