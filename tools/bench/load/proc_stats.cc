@@ -1,0 +1,184 @@
+#include "tools/bench/load/proc_stats.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace im::load {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+struct Stat {
+  int ppid = 0;
+  double cpu_seconds = 0;
+};
+
+// /proc/PID/stat: the command name is in parentheses and may contain spaces, so fields are counted
+// from the last ')'.
+bool ReadStat(int pid, Stat* stat) {
+  const std::string text = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return false;
+  std::vector<std::string> fields = absl::StrSplit(text.substr(close + 2), ' ', absl::SkipEmpty());
+  // After the name: state(0) ppid(1) ... utime(11) stime(12).
+  if (fields.size() < 13) return false;
+  int64_t utime = 0, stime = 0;
+  if (!absl::SimpleAtoi(fields[1], &stat->ppid) || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return false;
+  }
+  stat->cpu_seconds = static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+  return true;
+}
+
+std::vector<int> AllPids() {
+  std::vector<int> pids;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return pids;
+  while (dirent* entry = readdir(dir)) {
+    int pid = 0;
+    if (absl::SimpleAtoi(entry->d_name, &pid)) pids.push_back(pid);
+  }
+  closedir(dir);
+  return pids;
+}
+
+int FirstLineInt(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  int value = 0;
+  if (std::getline(in, line) && absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &value)) {
+    return value;
+  }
+  return 0;
+}
+
+std::string ExePath(int pid) {
+  char buffer[4096];
+  const ssize_t n = readlink(absl::StrCat("/proc/", pid, "/exe").c_str(), buffer, sizeof(buffer));
+  return n > 0 ? std::string(buffer, n) : "";
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> ResidentBytes(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!absl::StartsWith(line, "VmRSS:")) continue;
+    std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    int64_t kib = 0;
+    if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kib)) return kib * 1024;
+  }
+  return absl::NotFoundError(absl::StrCat("no VmRSS for pid ", pid));
+}
+
+absl::StatusOr<int64_t> OpenFileLimit(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/limits"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!absl::StartsWith(line, "Max open files")) continue;
+    std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    int64_t soft = 0;
+    if (parts.size() >= 4 && absl::SimpleAtoi(parts[3], &soft)) return soft;
+  }
+  return absl::NotFoundError(absl::StrCat("no open-file limit for pid ", pid));
+}
+
+ProcSample SampleProcesses(const std::vector<WatchedProcess>& procs) {
+  // One pass over /proc gives every process's parent, for the trees.
+  std::map<int, Stat> stats;
+  bool any_tree = false;
+  for (const WatchedProcess& proc : procs) any_tree |= proc.with_children;
+  if (any_tree) {
+    for (int pid : AllPids()) {
+      Stat stat;
+      if (ReadStat(pid, &stat)) stats[pid] = stat;
+    }
+  }
+  ProcSample sample;
+  for (const WatchedProcess& proc : procs) {
+    ProcUsage& usage = sample[proc.name];
+    std::set<int> tree = {proc.pid};
+    if (proc.with_children) {
+      // Parents come before children often but not always; repeat until nothing is added.
+      for (bool grew = true; grew;) {
+        grew = false;
+        for (const auto& [pid, stat] : stats) {
+          if (tree.count(stat.ppid) > 0 && tree.insert(pid).second) grew = true;
+        }
+      }
+    }
+    for (int pid : tree) {
+      Stat stat;
+      if (!ReadStat(pid, &stat)) continue;
+      if (pid == proc.pid) usage.alive = true;
+      usage.cpu_seconds += stat.cpu_seconds;
+      if (absl::StatusOr<int64_t> rss = ResidentBytes(pid); rss.ok()) usage.rss_bytes += *rss;
+    }
+  }
+  return sample;
+}
+
+std::vector<WatchedProcess> FindStackProcesses(const std::string& state_dir,
+                                               const std::vector<std::string>& services) {
+  std::vector<WatchedProcess> found;
+  // run.sh's services are its children; other stacks (tests of other sessions) run the same
+  // binaries, so the parent is what tells them apart.
+  std::set<int> run_scripts;
+  const std::vector<int> pids = AllPids();
+  for (int pid : pids) {
+    const std::string cmdline = ReadFile(absl::StrCat("/proc/", pid, "/cmdline"));
+    if (absl::StrContains(cmdline, "scripts/run.sh")) run_scripts.insert(pid);
+  }
+  for (const std::string& service : services) {
+    for (int pid : pids) {
+      Stat stat;
+      if (!ReadStat(pid, &stat) || run_scripts.count(stat.ppid) == 0) continue;
+      if (absl::EndsWith(ExePath(pid), absl::StrCat("/services/", service, "/", service))) {
+        found.push_back({service, pid, false});
+        break;
+      }
+    }
+  }
+  if (int pid = FirstLineInt(absl::StrCat(state_dir, "/pg/data/postmaster.pid")); pid > 0) {
+    found.push_back({"postgres", pid, true});
+  }
+  if (int pid = FirstLineInt(absl::StrCat(state_dir, "/redis/redis.pid")); pid > 0) {
+    found.push_back({"redis", pid, false});
+  }
+  return found;
+}
+
+absl::StatusOr<std::vector<WatchedProcess>> ParseProcessList(const std::string& list) {
+  std::vector<WatchedProcess> procs;
+  for (absl::string_view item : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(item, '=');
+    WatchedProcess proc;
+    proc.name = kv.first;
+    absl::string_view pid = kv.second;
+    proc.with_children = absl::ConsumeSuffix(&pid, "+");
+    if (proc.name.empty() || !absl::SimpleAtoi(pid, &proc.pid) || proc.pid <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("bad process '", item, "' (name=pid[+])"));
+    }
+    procs.push_back(proc);
+  }
+  return procs;
+}
+
+}  // namespace im::load
