@@ -19,15 +19,15 @@ FROM (SELECT DISTINCT hashtextextended('extension.extensions:' || c, 0) AS k
 
 constexpr char kRead[] = "SELECT t.i, " IM_EXTENSION_COLUMNS R"sql(
 FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS t(channel_key, message_id, i)
-JOIN extensions e ON e.channel_key = t.channel_key AND e.message_id = t.message_id)sql";
+JOIN extension.extensions e ON e.channel_key = t.channel_key AND e.message_id = t.message_id)sql";
 
 constexpr char kReadForUpdate[] = "SELECT t.i, " IM_EXTENSION_COLUMNS R"sql(
 FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS t(channel_key, message_id, i)
-JOIN extensions e ON e.channel_key = t.channel_key AND e.message_id = t.message_id
+JOIN extension.extensions e ON e.channel_key = t.channel_key AND e.message_id = t.message_id
 FOR UPDATE OF e)sql";
 
 constexpr char kUpsert[] = R"sql(
-INSERT INTO extensions AS e (channel_key, message_id, message_seq, status, ext, version,
+INSERT INTO extension.extensions AS e (channel_key, message_id, message_seq, status, ext, version,
                              updated_ms, updated_by)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::integer[], $5::text[],
                      $6::bigint[], $7::bigint[], $8::text[])
@@ -36,7 +36,7 @@ SET status = excluded.status, ext = excluded.ext, version = excluded.version,
     updated_ms = excluded.updated_ms, updated_by = excluded.updated_by)sql";
 
 constexpr char kLog[] = R"sql(
-INSERT INTO operations (channel_key, version, message_id, operator_uid, at_ms, old_status, old_ext,
+INSERT INTO extension.operations (channel_key, version, message_id, operator_uid, at_ms, old_status, old_ext,
                         new_status, new_ext)
 SELECT channel_key, version, message_id, operator_uid, at_ms,
        CASE WHEN has_old THEN old_status END, CASE WHEN has_old THEN old_ext END,
@@ -47,26 +47,26 @@ FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6
           new_status, new_ext))sql";
 
 constexpr char kGet[] = "SELECT 0, " IM_EXTENSION_COLUMNS R"sql(
-FROM extensions e WHERE e.channel_key = $1 AND e.message_id = ANY($2::bigint[]))sql";
+FROM extension.extensions e WHERE e.channel_key = $1 AND e.message_id = ANY($2::bigint[]))sql";
 
 // One statement, so the page and the channel's highest version come from one snapshot; the page
 // reads one row more than asked to learn whether more follow.
 constexpr char kSince[] = R"sql(
-SELECT (SELECT COALESCE(max(version), 0) FROM extensions WHERE channel_key = $1), page.*
+SELECT (SELECT COALESCE(max(version), 0) FROM extension.extensions WHERE channel_key = $1), page.*
 FROM (SELECT 1) AS one
 LEFT JOIN (SELECT 0 AS i, )sql" IM_EXTENSION_COLUMNS R"sql(
-           FROM extensions e WHERE e.channel_key = $1 AND e.version > $2
+           FROM extension.extensions e WHERE e.channel_key = $1 AND e.version > $2
            ORDER BY e.version LIMIT $3) AS page ON true
 ORDER BY page.version)sql";
 
 constexpr char kOperations[] = R"sql(
 SELECT channel_key, version, message_id, operator_uid, at_ms, old_status, old_ext, new_status,
        new_ext
-FROM operations WHERE channel_key = $1 AND version > $2 ORDER BY version LIMIT $3)sql";
+FROM extension.operations WHERE channel_key = $1 AND version > $2 ORDER BY version LIMIT $3)sql";
 
 constexpr char kTrim[] = R"sql(
-DELETE FROM operations
-WHERE ctid = ANY(ARRAY(SELECT ctid FROM operations
+DELETE FROM extension.operations
+WHERE ctid = ANY(ARRAY(SELECT ctid FROM extension.operations
                        WHERE created < now() - make_interval(secs => $1::double precision)
                        LIMIT $2)))sql";
 
