@@ -333,6 +333,11 @@ void LoadEngine::OnFrame(User& user, Frame& frame) {
       }
       const auto& response = frame.sync_channel_messages_response();
       for (const common::Message& message : response.messages()) {
+        // History holds the user's own messages too; they were never due to it as deliveries.
+        if (message.from_uid() == user.uid) {
+          view.last_seq = std::max(view.last_seq, message.message_seq());
+          continue;
+        }
         int64_t sent_ns = 0;
         if (message.payload().size() >= 8) std::memcpy(&sent_ns, message.payload().data(), 8);
         Deliver(user, view, message.message_seq(), sent_ns, /*live=*/false);

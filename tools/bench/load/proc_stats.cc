@@ -88,6 +88,18 @@ absl::StatusOr<int64_t> ResidentBytes(int pid) {
   return absl::NotFoundError(absl::StrCat("no VmRSS for pid ", pid));
 }
 
+absl::StatusOr<int64_t> ProportionalBytes(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/smaps_rollup"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!absl::StartsWith(line, "Pss:")) continue;
+    std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    int64_t kib = 0;
+    if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kib)) return kib * 1024;
+  }
+  return absl::NotFoundError(absl::StrCat("no Pss for pid ", pid));
+}
+
 absl::StatusOr<int64_t> OpenFileLimit(int pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/limits"));
   std::string line;
@@ -129,7 +141,11 @@ ProcSample SampleProcesses(const std::vector<WatchedProcess>& procs) {
       if (!ReadStat(pid, &stat)) continue;
       if (pid == proc.pid) usage.alive = true;
       usage.cpu_seconds += stat.cpu_seconds;
-      if (absl::StatusOr<int64_t> rss = ResidentBytes(pid); rss.ok()) usage.rss_bytes += *rss;
+      // A tree's processes share memory (Postgres: shared buffers in every backend), so they
+      // count their proportional share; a single process counts its whole resident set.
+      absl::StatusOr<int64_t> rss =
+          proc.with_children ? ProportionalBytes(pid) : ResidentBytes(pid);
+      if (rss.ok()) usage.rss_bytes += *rss;
     }
   }
   return sample;

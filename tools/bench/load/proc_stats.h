@@ -23,7 +23,8 @@ struct WatchedProcess {
 };
 
 struct ProcUsage {
-  // utime + stime in seconds, summed over the tree; resident set in bytes.
+  // utime + stime in seconds, summed over the tree; resident set in bytes (for a tree, the sum of
+  // its processes' proportional sets).
   double cpu_seconds = 0;
   int64_t rss_bytes = 0;
   bool alive = false;
@@ -36,6 +37,8 @@ ProcSample SampleProcesses(const std::vector<WatchedProcess>& procs);
 
 // One process's resident set in bytes (VmRSS); NOT_FOUND when it is gone.
 absl::StatusOr<int64_t> ResidentBytes(int pid);
+// One process's proportional set size in bytes (Pss: shared pages divided among their users).
+absl::StatusOr<int64_t> ProportionalBytes(int pid);
 // The soft RLIMIT_NOFILE of `pid` (its "Max open files"); NOT_FOUND when it is gone.
 absl::StatusOr<int64_t> OpenFileLimit(int pid);
 

@@ -128,7 +128,7 @@ json BuildReport(const std::vector<json>& scenarios, const Ceilings& ceilings,
                              per <= 10240 && n < 50000
                                  ? absl::StrCat("per-connection memory is within the target; "
                                                 "the count is not reached: ",
-                                                note)
+                                                note.empty() ? "fewer were asked for" : note)
                                  : note));
   } else {
     targets.push_back(
