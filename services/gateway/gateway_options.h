@@ -27,6 +27,8 @@ struct GatewayOptions {
   absl::Duration message_timeout = absl::Seconds(5);
   // Deadline of calls to the conversation service.
   absl::Duration conversation_timeout = absl::Seconds(5);
+  // Deadline of calls to the extension service.
+  absl::Duration extension_timeout = absl::Seconds(5);
 };
 
 }  // namespace im::gateway

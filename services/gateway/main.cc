@@ -14,6 +14,7 @@
 #include "common/presence.h"
 #include "common/service_runtime.h"
 #include "im/conversation/v1/conversation.grpc.pb.h"
+#include "im/extension/v1/extension.grpc.pb.h"
 #include "im/message/v1/message.grpc.pb.h"
 #include "services/gateway/authenticator.h"
 #include "services/gateway/deliverer.h"
@@ -62,6 +63,11 @@ ABSL_FLAG(absl::Duration, message_timeout, absl::Seconds(5),
           "Deadline of calls to the message service and to other gateways.");
 ABSL_FLAG(absl::Duration, conversation_timeout, absl::Seconds(5),
           "Deadline of calls to the conversation service.");
+ABSL_FLAG(std::string, extension_addr, "",
+          "host:port of the extension service (extension set and sync requests); empty = those "
+          "requests answer UNAVAILABLE.");
+ABSL_FLAG(absl::Duration, extension_timeout, absl::Seconds(5),
+          "Deadline of calls to the extension service.");
 ABSL_FLAG(int, send_batch_max, 256,
           "Most SENDs in one MessageService.Send call; 1..1000, the message service's limit.");
 ABSL_FLAG(int, send_shards, 4,
@@ -114,6 +120,10 @@ GatewayOptions LoadOptions() {
   options.conversation_timeout = absl::GetFlag(FLAGS_conversation_timeout);
   if (options.conversation_timeout <= absl::ZeroDuration()) {
     Fail("--conversation_timeout must be positive");
+  }
+  options.extension_timeout = absl::GetFlag(FLAGS_extension_timeout);
+  if (options.extension_timeout <= absl::ZeroDuration()) {
+    Fail("--extension_timeout must be positive");
   }
   return options;
 }
@@ -180,7 +190,14 @@ int main(int argc, char** argv) {
   std::shared_ptr<im::conversation::v1::ConversationService::StubInterface> conversations =
       im::conversation::v1::ConversationService::NewStub(
           grpc::CreateChannel(conversation_addr, grpc::InsecureChannelCredentials()));
-  im::gateway::RequestHandler handler(&batcher, messages, conversations, &metrics, options);
+  std::shared_ptr<im::extension::v1::ExtensionService::StubInterface> extensions;
+  if (const std::string extension_addr = absl::GetFlag(FLAGS_extension_addr);
+      !extension_addr.empty()) {
+    extensions = im::extension::v1::ExtensionService::NewStub(
+        grpc::CreateChannel(extension_addr, grpc::InsecureChannelCredentials()));
+  }
+  im::gateway::RequestHandler handler(&batcher, messages, conversations, extensions, &metrics,
+                                      options);
   im::gateway::PresenceKeeper keeper(&presence, &runtime.workers(), &hub, advertise);
   im::gateway::Kicker kicker(&hub, &presence, &tokens, &runtime.workers(), &metrics, advertise,
                              options.message_timeout);

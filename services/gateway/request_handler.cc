@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/channel_key.h"
+#include "common/status.h"
 #include "services/gateway/frames.h"
 #include "services/gateway/reason_codes.h"
 
@@ -131,6 +132,10 @@ void RequestHandler::Handle(const std::shared_ptr<Connection>& conn, Frame frame
       return;
     case Frame::kSeqSubscribeRequest:
       HandleSeqSubscribe(conn, frame, encoding);
+      return;
+    case Frame::kExtensionSetRequest:
+    case Frame::kExtensionSyncRequest:
+      HandleExtension(conn, std::move(frame), encoding);
       return;
     case Frame::kConnect:
       Reply(conn,
@@ -384,6 +389,67 @@ void RequestHandler::HandleSeqSubscribe(const std::shared_ptr<Connection>& conn,
   out->set_mode(conn->seq_only() ? im::client::v1::SEQ_SUBSCRIBE_MODE_SEQ_ONLY
                                  : im::client::v1::SEQ_SUBSCRIBE_MODE_FULL);
   Reply(conn, reply, encoding);
+}
+
+void RequestHandler::HandleExtension(const std::shared_ptr<Connection>& conn, Frame frame,
+                                     Encoding encoding) {
+  namespace ext = im::extension::v1;
+  const ConnectionInfo& info = conn->info();
+  if (extensions_ == nullptr) {
+    Reply(conn,
+          RefusalFor(frame, im::common::v1::REASON_CODE_UNAVAILABLE,
+                     "this gateway has no extension service (--extension_addr)"),
+          encoding);
+    return;
+  }
+  ReplyTo to{conn, frame.request_id(), encoding};
+  ExtensionStub* stub = extensions_.get();
+  if (frame.has_extension_set_request()) {
+    im::client::v1::ExtensionSetRequest& in = *frame.mutable_extension_set_request();
+    ext::SetRequest request;
+    request.mutable_channel()->Swap(in.mutable_channel());
+    request.set_message_id(in.message_id());
+    if (in.has_status()) request.set_status(in.status());
+    request.set_ext(std::move(*in.mutable_ext()));
+    request.set_mode(in.mode());
+    if (in.has_expected_version()) request.set_expected_version(in.expected_version());
+    request.set_operator_uid(info.uid);
+    request.set_from_client(true);
+    Forward<ext::SetResponse>(
+        std::move(to), extension_timeout_, std::move(request),
+        [stub](auto&&... args) { stub->async()->Set(std::forward<decltype(args)>(args)...); },
+        [](const grpc::Status& status, ext::SetResponse* response, Frame* reply) {
+          im::client::v1::ExtensionSetResponse* out = reply->mutable_extension_set_response();
+          if (SetOutcome(status, out)) {
+            out->set_applied(response->applied());
+            out->mutable_value()->Swap(response->mutable_value());
+          } else if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+            GetDetails(FromGrpcStatus(status), out->mutable_value());
+          }
+        });
+    return;
+  }
+  const im::client::v1::ExtensionSyncRequest& in = frame.extension_sync_request();
+  ext::SyncRequest request;
+  *request.mutable_channel() = in.channel();
+  request.set_since_version(in.since_version());
+  request.set_limit(in.limit());
+  request.set_uid(info.uid);
+  Forward<ext::SyncResponse>(
+      std::move(to), extension_timeout_, std::move(request),
+      [stub](auto&&... args) { stub->async()->Sync(std::forward<decltype(args)>(args)...); },
+      [](const grpc::Status& status, ext::SyncResponse* response, Frame* reply) {
+        im::client::v1::ExtensionSyncResponse* out = reply->mutable_extension_sync_response();
+        if (!status.ok()) {
+          out->set_reason(ChannelAccessReasonFor(status));
+          out->set_message(status.error_message());
+          return;
+        }
+        out->set_reason(im::common::v1::REASON_CODE_SUCCESS);
+        out->mutable_values()->Swap(response->mutable_values());
+        out->set_has_more(response->has_more());
+        out->set_latest_version(response->latest_version());
+      });
 }
 
 }  // namespace im::gateway

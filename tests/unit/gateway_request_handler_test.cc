@@ -1,6 +1,8 @@
 // RequestHandler's conversation and seq requests against an in-process fake ConversationService:
 // the uid check, what is forwarded (the connection's uid and device), how the answers and failures
-// come back (typed response, request_id, the request's encoding), and SEQ_SUBSCRIBE.
+// come back (typed response, request_id, the request's encoding), and SEQ_SUBSCRIBE; the extension
+// requests against a fake ExtensionService (operator and reader = the connection, from_client,
+// a version mismatch's current value from the status details).
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -8,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/status.h"
 #include "services/gateway/request_handler.h"
 #include "tests/fakes/fake_connection.h"
 
@@ -108,6 +111,53 @@ class FakeConversationService final : public conv::ConversationService::Callback
   std::vector<std::string> calls_;
 };
 
+namespace ext = im::extension::v1;
+
+// Records Set and Sync requests; Set answers `set_failure` (with a current value as details for
+// FAILED_PRECONDITION) or an applied value.
+class FakeExtensionService final : public ext::ExtensionService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context,
+                                const ext::SetRequest* request,
+                                ext::SetResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu);
+    sets.push_back(*request);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    ext::ExtensionValue value;
+    value.set_message_id(request->message_id());
+    value.set_version(41);
+    value.set_status(7);
+    if (set_failure.ok()) {
+      response->set_applied(true);
+      *response->mutable_value() = value;
+      reactor->Finish(grpc::Status::OK);
+    } else {
+      absl::Status status = set_failure;
+      SetDetails(status, value);
+      reactor->Finish(ToGrpcStatus(status));
+    }
+    return reactor;
+  }
+  grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
+                                 const ext::SyncRequest* request,
+                                 ext::SyncResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu);
+    syncs.push_back(*request);
+    response->add_values()->set_version(5);
+    response->set_has_more(true);
+    response->set_latest_version(5);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(sync_failure);
+    return reactor;
+  }
+
+  std::mutex mu;
+  absl::Status set_failure;
+  grpc::Status sync_failure = grpc::Status::OK;
+  std::vector<ext::SetRequest> sets;
+  std::vector<ext::SyncRequest> syncs;
+};
+
 Channel Person(const std::string& peer) {
   Channel channel;
   channel.set_id(peer);
@@ -120,6 +170,7 @@ class RequestHandlerTest : public ::testing::Test {
   void SetUp() override {
     grpc::ServerBuilder builder;
     builder.RegisterService(&conversations_);
+    builder.RegisterService(&extensions_);
     server_ = builder.BuildAndStart();
     std::shared_ptr<grpc::Channel> channel = server_->InProcessChannel(grpc::ChannelArguments());
     // The message service is not registered: these tests never reach it.
@@ -128,7 +179,8 @@ class RequestHandlerTest : public ::testing::Test {
     batcher_ = std::make_unique<SendBatcher>(messages, SendBatcher::Options{});
     options_.conversation_timeout = absl::Milliseconds(500);
     handler_ = std::make_unique<RequestHandler>(
-        batcher_.get(), messages, conv::ConversationService::NewStub(channel), &metrics_, options_);
+        batcher_.get(), messages, conv::ConversationService::NewStub(channel),
+        ext::ExtensionService::NewStub(channel), &metrics_, options_);
   }
   void TearDown() override {
     handler_.reset();
@@ -150,6 +202,7 @@ class RequestHandlerTest : public ::testing::Test {
   }
 
   FakeConversationService conversations_;
+  FakeExtensionService extensions_;
   std::unique_ptr<grpc::Server> server_;
   GatewayMetrics metrics_;
   GatewayOptions options_;
@@ -350,16 +403,83 @@ TEST_F(RequestHandlerTest, SeqSubscribeSetsTheConnectionsMode) {
   EXPECT_FALSE(conn_->seq_only());
 }
 
-TEST_F(RequestHandlerTest, CmdAndExtensionRequestsAreNotServedYet) {
+TEST_F(RequestHandlerTest, CmdRequestsAreNotServedYet) {
   Frame cmd;
   cmd.mutable_cmd_sync_request();
   const Frame answer = Answer(cmd);
   ASSERT_TRUE(answer.has_error());
   EXPECT_EQ(answer.error().reason(), REASON_CODE_INVALID_ARGUMENT);
-  Frame extension;
-  extension.mutable_extension_sync_request();
-  EXPECT_TRUE(Answer(extension).has_error());
   EXPECT_TRUE(conversations_.Calls().empty());
+}
+
+TEST_F(RequestHandlerTest, ExtensionSetActsAsTheConnectionFromAClient) {
+  Frame request;
+  im::client::v1::ExtensionSetRequest* set = request.mutable_extension_set_request();
+  *set->mutable_channel() = Person("bob");
+  set->set_message_id(99);
+  set->set_status(3);
+  set->set_ext(R"({"a":1})");
+  set->set_mode(ext::SET_MODE_MERGE_PATCH);
+  set->set_expected_version(40);
+  Frame answer = Answer(request, Encoding::kJson);
+  ASSERT_TRUE(answer.has_extension_set_response()) << answer.ShortDebugString();
+  EXPECT_EQ(answer.extension_set_response().reason(), REASON_CODE_SUCCESS);
+  EXPECT_TRUE(answer.extension_set_response().applied());
+  EXPECT_EQ(answer.extension_set_response().value().version(), 41);
+  {
+    std::lock_guard<std::mutex> lock(extensions_.mu);
+    ASSERT_EQ(extensions_.sets.size(), 1u);
+    const ext::SetRequest& forwarded = extensions_.sets[0];
+    EXPECT_EQ(forwarded.operator_uid(), "alice");
+    EXPECT_TRUE(forwarded.from_client());
+    EXPECT_FALSE(forwarded.has_timestamp());
+    EXPECT_EQ(forwarded.channel().id(), "bob");
+    EXPECT_EQ(forwarded.message_id(), 99u);
+    EXPECT_EQ(forwarded.status(), 3);
+    EXPECT_EQ(forwarded.ext(), R"({"a":1})");
+    EXPECT_EQ(forwarded.mode(), ext::SET_MODE_MERGE_PATCH);
+    EXPECT_EQ(forwarded.expected_version(), 40);
+    extensions_.set_failure = absl::FailedPreconditionError("stale");
+  }
+  answer = Answer(request);
+  ASSERT_TRUE(answer.has_extension_set_response());
+  EXPECT_EQ(answer.extension_set_response().reason(), REASON_CODE_FAILED_PRECONDITION);
+  EXPECT_EQ(answer.extension_set_response().value().version(), 41) << "the current value";
+  EXPECT_FALSE(answer.extension_set_response().applied());
+  {
+    std::lock_guard<std::mutex> lock(extensions_.mu);
+    extensions_.set_failure = absl::PermissionDeniedError("not allowed");
+  }
+  answer = Answer(request);
+  EXPECT_EQ(answer.extension_set_response().reason(), REASON_CODE_PERMISSION_DENIED);
+  EXPECT_EQ(answer.extension_set_response().message(), "not allowed");
+  EXPECT_FALSE(answer.extension_set_response().has_value());
+}
+
+TEST_F(RequestHandlerTest, ExtensionSyncReadsAsTheConnection) {
+  Frame request;
+  im::client::v1::ExtensionSyncRequest* sync = request.mutable_extension_sync_request();
+  sync->mutable_channel()->set_type(CHANNEL_TYPE_GROUP);
+  sync->mutable_channel()->set_id("team");
+  sync->set_since_version(4);
+  sync->set_limit(10);
+  Frame answer = Answer(request);
+  ASSERT_TRUE(answer.has_extension_sync_response());
+  const im::client::v1::ExtensionSyncResponse& out = answer.extension_sync_response();
+  EXPECT_EQ(out.reason(), REASON_CODE_SUCCESS);
+  ASSERT_EQ(out.values_size(), 1);
+  EXPECT_TRUE(out.has_more());
+  EXPECT_EQ(out.latest_version(), 5);
+  {
+    std::lock_guard<std::mutex> lock(extensions_.mu);
+    ASSERT_EQ(extensions_.syncs.size(), 1u);
+    EXPECT_EQ(extensions_.syncs[0].uid(), "alice");
+    EXPECT_EQ(extensions_.syncs[0].since_version(), 4);
+    EXPECT_EQ(extensions_.syncs[0].limit(), 10u);
+    extensions_.sync_failure = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not a member");
+  }
+  answer = Answer(request);
+  EXPECT_EQ(answer.extension_sync_response().reason(), REASON_CODE_NOT_SUBSCRIBER);
 }
 
 }  // namespace
