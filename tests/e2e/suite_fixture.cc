@@ -45,6 +45,11 @@ Suite::Suite(SuiteOptions options) {
           {"IM_ACTIVITY_MARGIN", "1s"},
       },
       conversation_port);
+  std::map<std::string, std::string> extension_env = options.extension_env;
+  extension_env["IM_AUTO_MIGRATE"] = "true";
+  extension_env["IM_MESSAGE_ADDR"] = message_->grpc_address();
+  extension_env["IM_SEQUENCE_ADDR"] = sequence_->grpc_address();
+  extension_ = std::make_unique<ServiceProcess>(BinaryPath("extension"), extension_env);
   for (int i = 0; i < options.gateways; ++i) {
     Gateway gateway;
     gateway.ws_port = FreePort();
@@ -53,6 +58,7 @@ Suite::Suite(SuiteOptions options) {
     env["IM_WS_PORT"] = absl::StrCat(gateway.ws_port);
     env["IM_MESSAGE_ADDR"] = message_->grpc_address();
     env["IM_CONVERSATION_ADDR"] = conversation_->grpc_address();
+    env["IM_EXTENSION_ADDR"] = extension_->grpc_address();
     gateway.process = std::make_unique<ServiceProcess>(BinaryPath("gateway"), env);
     gateways_.push_back(std::move(gateway));
   }
@@ -68,6 +74,9 @@ bool Suite::WaitServing(double seconds) {
   EXPECT_TRUE(conversation_ok) << "conversation at " << conversation_->grpc_address()
                                << " is not serving";
   ok = ok && conversation_ok;
+  const bool extension_ok = extension_->WaitServing(seconds);
+  EXPECT_TRUE(extension_ok) << "extension at " << extension_->grpc_address() << " is not serving";
+  ok = ok && extension_ok;
   for (Gateway& gateway : gateways_) {
     const bool gateway_ok = gateway.process->WaitServing(seconds);
     EXPECT_TRUE(gateway_ok) << "gateway at " << gateway.process->grpc_address()
@@ -80,6 +89,10 @@ bool Suite::WaitServing(double seconds) {
 std::unique_ptr<im::conversation::v1::ConversationService::Stub> Suite::Conversations() {
   return im::conversation::v1::ConversationService::NewStub(
       FreshChannel(conversation_->grpc_address()));
+}
+
+std::unique_ptr<im::extension::v1::ExtensionService::Stub> Suite::Extensions() {
+  return im::extension::v1::ExtensionService::NewStub(FreshChannel(extension_->grpc_address()));
 }
 
 std::unique_ptr<im::gateway::v1::UserService::Stub> Suite::Users(int gateway) {

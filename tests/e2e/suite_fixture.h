@@ -1,6 +1,6 @@
-// The suite as deployed, for e2e tests: sequence, message, conversation and one or more gateway
-// binaries as child processes on the test Postgres and Redis, the business-server gRPC calls a test
-// needs, and WebSocket clients (tools/client) logged in to a chosen gateway.
+// The suite as deployed, for e2e tests: sequence, message, conversation, extension and one or more
+// gateway binaries as child processes on the test Postgres and Redis, the business-server gRPC
+// calls a test needs, and WebSocket clients (tools/client) logged in to a chosen gateway.
 //
 //   Suite suite({.gateways = 2});
 //   ASSERT_TRUE(suite.WaitServing());
@@ -19,6 +19,7 @@
 
 #include "absl/time/time.h"
 #include "im/conversation/v1/conversation.grpc.pb.h"
+#include "im/extension/v1/extension.grpc.pb.h"
 #include "im/gateway/v1/gateway.grpc.pb.h"
 #include "im/message/v1/message.grpc.pb.h"
 #include "tests/support/test_env.h"
@@ -30,6 +31,8 @@ struct SuiteOptions {
   int gateways = 1;
   // Extra environment of every gateway (e.g. small limits).
   std::map<std::string, std::string> gateway_env;
+  // Extra environment of the extension service (e.g. what clients may set).
+  std::map<std::string, std::string> extension_env;
 };
 
 class Suite {
@@ -43,6 +46,7 @@ class Suite {
   ServiceProcess& sequence() { return *sequence_; }
   ServiceProcess& message() { return *message_; }
   ServiceProcess& conversation() { return *conversation_; }
+  ServiceProcess& extension() { return *extension_; }
   ServiceProcess& gateway(int index) { return *gateways_[index].process; }
   int ws_port(int gateway) const { return gateways_[gateway].ws_port; }
 
@@ -58,6 +62,8 @@ class Suite {
                                       const im::common::v1::MessageFlags& flags = {});
   // ConversationService, on a fresh channel.
   std::unique_ptr<im::conversation::v1::ConversationService::Stub> Conversations();
+  // ExtensionService, on a fresh channel.
+  std::unique_ptr<im::extension::v1::ExtensionService::Stub> Extensions();
   // UserService of `gateway`, on a fresh channel.
   std::unique_ptr<im::gateway::v1::UserService::Stub> Users(int gateway = 0);
   // Every stored message of `channel` as `uid` sees it, over gRPC (paging through the whole range);
@@ -90,6 +96,7 @@ class Suite {
   std::unique_ptr<ServiceProcess> sequence_;
   std::unique_ptr<ServiceProcess> message_;
   std::unique_ptr<ServiceProcess> conversation_;
+  std::unique_ptr<ServiceProcess> extension_;
   std::vector<Gateway> gateways_;
 };
 

@@ -439,6 +439,22 @@ absl::StatusOr<SeqSubscribeResponse> ImClient::SeqSubscribe(SeqSubscribeMode mod
                 &Frame::seq_subscribe_response, "SeqSubscribe");
 }
 
+absl::StatusOr<ExtensionSetResponse> ImClient::ExtensionSet(const ExtensionSetRequest& request,
+                                                            absl::Duration timeout) {
+  Frame frame;
+  *frame.mutable_extension_set_request() = request;
+  return Expect(Call(std::move(frame), timeout), &Frame::has_extension_set_response,
+                &Frame::extension_set_response, "ExtensionSet");
+}
+
+absl::StatusOr<ExtensionSyncResponse> ImClient::ExtensionSync(const ExtensionSyncRequest& request,
+                                                              absl::Duration timeout) {
+  Frame frame;
+  *frame.mutable_extension_sync_request() = request;
+  return Expect(Call(std::move(frame), timeout), &Frame::has_extension_sync_response,
+                &Frame::extension_sync_response, "ExtensionSync");
+}
+
 absl::StatusOr<int64_t> ImClient::Ping(absl::Duration timeout) {
   Frame frame;
   frame.mutable_ping();

@@ -26,6 +26,10 @@ namespace im::client {
 
 using im::client::v1::ConnAck;
 using im::client::v1::ConversationStateResponse;
+using im::client::v1::ExtensionSetRequest;
+using im::client::v1::ExtensionSetResponse;
+using im::client::v1::ExtensionSyncRequest;
+using im::client::v1::ExtensionSyncResponse;
 using im::client::v1::Frame;
 using im::client::v1::SendAck;
 using im::client::v1::SeqSnapshotResponse;
@@ -112,6 +116,13 @@ class ImClient {
       absl::Duration timeout = absl::Seconds(10));
   absl::StatusOr<SeqSubscribeResponse> SeqSubscribe(SeqSubscribeMode mode,
                                                     absl::Duration timeout = absl::Seconds(10));
+
+  // EXTENSION_SET / EXTENSION_SYNC and their typed responses (whatever their reason), as the
+  // connection's uid.
+  absl::StatusOr<ExtensionSetResponse> ExtensionSet(const ExtensionSetRequest& request,
+                                                    absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<ExtensionSyncResponse> ExtensionSync(const ExtensionSyncRequest& request,
+                                                      absl::Duration timeout = absl::Seconds(10));
 
   // PING and its PONG's server time.
   absl::StatusOr<int64_t> Ping(absl::Duration timeout = absl::Seconds(10));
