@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "common/channel_key.h"
 #include "common/log.h"
@@ -112,6 +113,16 @@ void Fanout::Enqueue(size_t lane_index, std::vector<FanoutItem> items) {
     failures_.Add({{"stage", "queue_full"}}).Increment(static_cast<double>(dropped));
     log::Warning("fanout_queue_full", {{"dropped", absl::StrCat(dropped)}});
   }
+}
+
+size_t Fanout::LaneFor(const std::string& channel_key) const {
+  return absl::Hash<std::string>()(channel_key) % lanes_.size();
+}
+
+void Fanout::EnqueueByChannel(std::vector<FanoutItem> items) {
+  std::vector<std::vector<FanoutItem>> by_lane(lanes_.size());
+  for (FanoutItem& item : items) by_lane[LaneFor(item.channel_key)].push_back(std::move(item));
+  for (size_t l = 0; l < by_lane.size(); ++l) Enqueue(l, std::move(by_lane[l]));
 }
 
 void Fanout::Loop(Lane& lane) {

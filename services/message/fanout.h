@@ -53,6 +53,11 @@ class Fanout {
   // Queues items behind everything queued on `lane` before them.
   void Enqueue(size_t lane, std::vector<FanoutItem> items);
 
+  // The lane of a channel key (the send lanes use the same mapping), and Enqueue of each item on
+  // its channel key's lane.
+  size_t LaneFor(const std::string& channel_key) const;
+  void EnqueueByChannel(std::vector<FanoutItem> items);
+
   // Delivers one batch on the calling thread and returns when every Deliver call has finished. A
   // gateway that fails a request gets none of its later requests of this batch. Order per device
   // holds because a batch starts only after the previous one's calls returned; a call that timed

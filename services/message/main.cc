@@ -1,5 +1,6 @@
 // The message service binary: channels and groups, the batched send path with fan-out to
-// gateways, and channel history over gRPC.
+// gateways, channel history, and the cmd inboxes (expanded after the send ack, synced and acked
+// per device) over gRPC.
 #include <cstdint>
 #include <cstdio>
 
@@ -12,6 +13,11 @@
 #include "services/message/channel_grpc.h"
 #include "services/message/channel_store.h"
 #include "services/message/channels.h"
+#include "services/message/cmd_expander.h"
+#include "services/message/cmd_grpc.h"
+#include "services/message/cmd_inbox.h"
+#include "services/message/cmd_store.h"
+#include "services/message/cmd_sweeper.h"
 #include "services/message/conversation_client.h"
 #include "services/message/fanout.h"
 #include "services/message/gateway_clients.h"
@@ -52,6 +58,15 @@ ABSL_FLAG(int, fanout_max_queue, 100000,
 ABSL_FLAG(int64_t, fanout_max_queue_bytes, int64_t{64} << 20,
           "Payload bytes of the pushes waiting per fan-out lane; beyond it pushes are dropped and "
           "counted.");
+ABSL_FLAG(int, cmd_expand_batch, 2000,
+          "Most cmd recipients given their inbox entry per expansion round (one transaction).");
+ABSL_FLAG(absl::Duration, cmd_expand_poll, absl::Seconds(1),
+          "How often the cmd expander looks for cmds left pending by a crash or another replica.");
+ABSL_FLAG(absl::Duration, cmd_retention, absl::Hours(7 * 24),
+          "Cmd inbox entries older than this are deleted even if unacked, and devices not seen "
+          "for this long are forgotten.");
+ABSL_FLAG(absl::Duration, cmd_sweep_interval, absl::Minutes(1),
+          "How often expired cmd inbox entries and devices are deleted.");
 ABSL_FLAG(absl::Duration, node_lease_ttl, absl::Seconds(30),
           "Lease of this process's message-id node id; a crashed process's id is free after it.");
 
@@ -67,6 +82,17 @@ int main(int argc, char** argv) {
   const int fanout_queue = absl::GetFlag(FLAGS_fanout_max_queue);
   const int64_t fanout_queue_bytes = absl::GetFlag(FLAGS_fanout_max_queue_bytes);
   const absl::Duration lease_ttl = absl::GetFlag(FLAGS_node_lease_ttl);
+  const int cmd_batch = absl::GetFlag(FLAGS_cmd_expand_batch);
+  const absl::Duration cmd_poll = absl::GetFlag(FLAGS_cmd_expand_poll);
+  const absl::Duration cmd_retention = absl::GetFlag(FLAGS_cmd_retention);
+  const absl::Duration cmd_sweep = absl::GetFlag(FLAGS_cmd_sweep_interval);
+  if (cmd_batch < 1 || cmd_poll <= absl::ZeroDuration() || cmd_retention < absl::Minutes(1) ||
+      cmd_sweep <= absl::ZeroDuration()) {
+    std::fprintf(stderr,
+                 "message: --cmd_expand_batch, --cmd_expand_poll and --cmd_sweep_interval must be "
+                 "positive, --cmd_retention at least 1m\n");
+    return 2;
+  }
   if (lanes < 1 || max_batch < 1 || max_queue < 1 || max_queue_bytes < 1 || max_payload < 1 ||
       sync_default < 1 || sync_max < sync_default || fanout_queue < 1 || fanout_queue_bytes < 1 ||
       lease_ttl < absl::Seconds(3) || absl::GetFlag(FLAGS_sequence_addr).empty()) {
@@ -113,6 +139,10 @@ int main(int argc, char** argv) {
                               .max_queue = static_cast<size_t>(fanout_queue),
                               .max_queue_bytes = static_cast<size_t>(fanout_queue_bytes)},
                              *registry);
+  im::message::CmdStore cmd_store(&runtime.postgres());
+  im::message::CmdExpander expander(
+      &cmd_store, &fanout, {.batch = static_cast<size_t>(cmd_batch), .poll = cmd_poll}, *registry);
+  im::message::CmdSweeper sweeper(&cmd_store, {.retention = cmd_retention, .interval = cmd_sweep});
   im::message::SendProcessor processor(&channel_store, &message_store, &sequence, &conversations,
                                        &ids,
                                        {.max_payload_bytes = static_cast<size_t>(max_payload)});
@@ -120,7 +150,8 @@ int main(int argc, char** argv) {
                                      {.lanes = lanes,
                                       .max_batch = static_cast<size_t>(max_batch),
                                       .max_queue = static_cast<size_t>(max_queue),
-                                      .max_queue_bytes = static_cast<size_t>(max_queue_bytes)});
+                                      .max_queue_bytes = static_cast<size_t>(max_queue_bytes),
+                                      .cmds_stored = [&expander] { expander.Wake(); }});
   im::message::MessageReader reader(&channel_store, &message_store,
                                     {.default_limit = static_cast<uint32_t>(sync_default),
                                      .max_limit = static_cast<uint32_t>(sync_max)});
@@ -130,6 +161,11 @@ int main(int argc, char** argv) {
   im::message::MessageGrpcService message_service(&pipeline, &reader, &heads, &runtime.workers(),
                                                   {});
   im::message::ChannelGrpcService channel_service(&channels, &runtime.workers());
-  im::message::CmdGrpcService cmd_service;
+  im::message::CmdInbox cmd_inbox(&cmd_store, {.default_limit = static_cast<uint32_t>(sync_default),
+                                               .max_limit = static_cast<uint32_t>(sync_max),
+                                               .retention = cmd_retention});
+  im::message::CmdGrpcService cmd_service(&cmd_inbox, &runtime.workers());
+  expander.Start();
+  sweeper.Start();
   return runtime.Serve({&message_service, &channel_service, &cmd_service});
 }

@@ -7,14 +7,6 @@
 #include "services/message/notifications.h"
 
 namespace im::message {
-namespace {
-
-constexpr char kCmdLater[] =
-    "CmdService (cmd inbox sync and ack) arrives with issue 5; sync_once messages are stored "
-    "per recipient and pushed to online devices meanwhile";
-
-}  // namespace
-
 grpc::ServerUnaryReactor* MessageGrpcService::Send(grpc::CallbackServerContext* context,
                                                    const v1::SendRequest* request,
                                                    v1::SendResponse* response) {
@@ -88,16 +80,6 @@ grpc::ServerUnaryReactor* MessageGrpcService::GetReadPosition(
     *response = *std::move(result);
     return absl::OkStatus();
   });
-}
-
-grpc::ServerUnaryReactor* CmdGrpcService::Sync(grpc::CallbackServerContext* context,
-                                               const v1::CmdSyncRequest*, v1::CmdSyncResponse*) {
-  return FinishNow(context, absl::UnimplementedError(kCmdLater));
-}
-
-grpc::ServerUnaryReactor* CmdGrpcService::Ack(grpc::CallbackServerContext* context,
-                                              const v1::CmdAckRequest*, v1::CmdAckResponse*) {
-  return FinishNow(context, absl::UnimplementedError(kCmdLater));
 }
 
 }  // namespace im::message

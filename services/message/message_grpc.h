@@ -51,16 +51,4 @@ class MessageGrpcService final : public im::message::v1::MessageService::Callbac
   const Options options_;
 };
 
-// CmdService answers UNIMPLEMENTED, naming the issue that brings the cmd inbox; sync_once messages
-// are already stored per recipient and pushed.
-class CmdGrpcService final : public im::message::v1::CmdService::CallbackService {
- public:
-  grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
-                                 const v1::CmdSyncRequest* request,
-                                 v1::CmdSyncResponse* response) override;
-  grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
-                                const v1::CmdAckRequest* request,
-                                v1::CmdAckResponse* response) override;
-};
-
 }  // namespace im::message

@@ -148,20 +148,24 @@ SELECT pos.seq,
      WHERE m.channel_key = $1 AND m.seq > pos.seq AND m.from_uid = $2 AND m.red_dot_ordinal > 0)
 FROM pos)sql";
 
+// Recipients: a slice of the flat $10 array, or the channel's subscribers read in the same
+// statement (a large group's list never travels to the service and back).
 constexpr char kInsertCmds[] = R"sql(
-INSERT INTO message.cmd_messages (message_id, channel_key, from_uid, client_msg_no, payload,
-                                  created_ms)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[])
+INSERT INTO message.cmd_messages (message_id, channel_key, from_uid, from_device_id,
+                                  client_msg_no, payload, created_ms, recipients, pending)
+SELECT t.message_id, t.channel_key, t.from_uid, t.from_device_id, t.client_msg_no, t.payload,
+       t.created_ms, r.uids, cardinality(r.uids) > 0
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
+            $7::bigint[], $8::int[], $9::int[], $11::boolean[])
+     AS t(message_id, channel_key, from_uid, from_device_id, client_msg_no, payload, created_ms,
+          first, last, to_subscribers)
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN t.to_subscribers
+              THEN ARRAY(SELECT s.uid FROM message.subscribers s
+                         WHERE s.channel_key = t.channel_key ORDER BY s.uid)
+              ELSE ($10::text[])[t.first:t.last] END AS uids) r
 ON CONFLICT DO NOTHING
 RETURNING message_id)sql";
-
-constexpr char kInsertInbox[] = R"sql(
-INSERT INTO message.cmd_inbox (uid, message_id, created_ms)
-SELECT r.uid, r.message_id, r.created_ms
-FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS r(uid, message_id,
-                                                                         created_ms, i)
-ORDER BY r.i
-RETURNING uid, message_id, cmd_seq)sql";
 
 constexpr char kMaxSeq[] = R"sql(
 SELECT COALESCE(max(seq), 0) FROM message.messages WHERE channel_key = $1)sql";
@@ -411,7 +415,9 @@ absl::StatusOr<std::vector<InsertOutcome>> MessageStore::InsertCmds(
   std::vector<InsertOutcome> outcomes(cmds.size());
   if (cmds.empty()) return outcomes;
   std::vector<int64_t> ids, created;
-  std::vector<std::string> channel_keys, from_uids, client_msg_nos;
+  std::vector<int> firsts, lasts;
+  std::vector<std::string> channel_keys, from_uids, from_devices, client_msg_nos, recipients;
+  std::vector<std::string> to_subscribers;
   std::vector<const std::string*> payloads;
   std::vector<const StoredMessage*> row_ptrs;
   for (const CmdInsert& cmd : cmds) {
@@ -419,41 +425,30 @@ absl::StatusOr<std::vector<InsertOutcome>> MessageStore::InsertCmds(
     ids.push_back(static_cast<int64_t>(m.message_id));
     channel_keys.push_back(m.channel_key);
     from_uids.push_back(m.from_uid);
+    from_devices.push_back(cmd.from_device_id);
     client_msg_nos.push_back(m.client_msg_no);
     payloads.push_back(&m.payload);
     created.push_back(m.created_ms);
+    firsts.push_back(static_cast<int>(recipients.size()) + 1);
+    recipients.insert(recipients.end(), cmd.recipients.begin(), cmd.recipients.end());
+    lasts.push_back(static_cast<int>(recipients.size()));
+    to_subscribers.push_back(cmd.to_subscribers ? "true" : "false");
     row_ptrs.push_back(&m);
   }
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
     absl::flat_hash_map<int64_t, size_t> index;
     for (size_t i = 0; i < cmds.size(); ++i) index[ids[i]] = i;
-    std::vector<bool> inserted(cmds.size(), false);
+    for (InsertOutcome& outcome : outcomes) {
+      outcome = InsertOutcome{};
+      outcome.kind = InsertOutcome::Kind::kSuperseded;
+    }
     for (const auto& row :
          tx.exec_params(kInsertCmds, PgIntArray(ids), PgArray(channel_keys), PgArray(from_uids),
-                        PgArray(client_msg_nos), ByteaArray(payloads), PgIntArray(created))) {
-      inserted[index[row[0].as<int64_t>()]] = true;
-    }
-    std::vector<std::string> inbox_uids;
-    std::vector<int64_t> inbox_ids, inbox_created;
-    for (size_t i = 0; i < cmds.size(); ++i) {
-      outcomes[i] = InsertOutcome{};
-      if (!inserted[i]) {
-        outcomes[i].kind = InsertOutcome::Kind::kSuperseded;
-        continue;
-      }
-      for (const std::string& uid : cmds[i].recipients) {
-        inbox_uids.push_back(uid);
-        inbox_ids.push_back(ids[i]);
-        inbox_created.push_back(created[i]);
-      }
-    }
-    if (!inbox_uids.empty()) {
-      for (const auto& row : tx.exec_params(kInsertInbox, PgArray(inbox_uids),
-                                            PgIntArray(inbox_ids), PgIntArray(inbox_created))) {
-        outcomes[index[row[1].as<int64_t>()]].recipients.push_back(
-            CmdRecipient{row[0].as<std::string>(), row[2].as<int64_t>()});
-      }
+                        PgArray(from_devices), PgArray(client_msg_nos), ByteaArray(payloads),
+                        PgIntArray(created), PgIntArray(firsts), PgIntArray(lasts),
+                        PgArray(recipients), PgArray(to_subscribers))) {
+      outcomes[index[row[0].as<int64_t>()]].kind = InsertOutcome::Kind::kInserted;
     }
     ResolveSkipped(tx, kFindCmds, row_ptrs, &outcomes);
     tx.commit();

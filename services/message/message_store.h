@@ -33,15 +33,13 @@ struct SenderKey {
   std::string client_msg_no;
 };
 
-// A cmd message and the uids whose inboxes get it.
+// A cmd message and the uids whose inboxes get it: `recipients`, or with to_subscribers the
+// subscribers of its (GROUP) channel as of the insert.
 struct CmdInsert {
   StoredMessage message;
+  std::string from_device_id;
+  bool to_subscribers = false;
   std::vector<std::string> recipients;
-};
-
-struct CmdRecipient {
-  std::string uid;
-  int64_t cmd_seq = 0;
 };
 
 // The fate of one row of an insert batch.
@@ -56,8 +54,6 @@ struct InsertOutcome {
   };
   Kind kind = Kind::kInserted;
   std::optional<StoredMessage> existing;
-  // Cmd messages only, when inserted: each recipient's inbox position.
-  std::vector<CmdRecipient> recipients;
   // History messages only, when inserted: the red_dot_ordinal given to the row (0 unless red_dot),
   // and the counters at the row as its sender's read position (im.message.v1.ReadPosition at its
   // seq): the channel's red-dot messages up to and including it, and of them the sender's own.
@@ -139,7 +135,9 @@ class MessageStore {
                                             const std::string& viewer_uid, int64_t read_seq,
                                             uint32_t unread);
 
-  // Inserts cmd messages and one inbox row per recipient in one transaction.
+  // Inserts cmd messages with their recipient lists, pending expansion (services/message/
+  // cmd_expander.h), in one statement; no per-recipient rows, so the cost does not grow with the
+  // recipients beyond storing their list. A row whose sender key is taken is a kDuplicate.
   absl::StatusOr<std::vector<InsertOutcome>> InsertCmds(const std::vector<CmdInsert>& cmds);
 
   // Up to `limit` messages of the channel with seq in [from_seq, to_seq]: the lowest ones

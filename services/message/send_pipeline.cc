@@ -2,7 +2,6 @@
 
 #include <atomic>
 
-#include "absl/hash/hash.h"
 #include "common/channel_key.h"
 
 namespace im::message {
@@ -32,7 +31,7 @@ SendPipeline::~SendPipeline() {
 }
 
 size_t SendPipeline::LaneFor(const std::string& channel_key) const {
-  return absl::Hash<std::string>()(channel_key) % lanes_.size();
+  return fanout_->LaneFor(channel_key);
 }
 
 void SendPipeline::Submit(std::vector<v1::SendItem> items, Done done) {
@@ -68,9 +67,7 @@ void SendPipeline::Submit(std::vector<v1::SendItem> items, Done done) {
 }
 
 void SendPipeline::Notify(std::vector<FanoutItem> items) {
-  std::vector<std::vector<FanoutItem>> by_lane(lanes_.size());
-  for (FanoutItem& item : items) by_lane[LaneFor(item.channel_key)].push_back(std::move(item));
-  for (size_t l = 0; l < by_lane.size(); ++l) fanout_->Enqueue(l, std::move(by_lane[l]));
+  fanout_->EnqueueByChannel(std::move(items));
 }
 
 void SendPipeline::Settle(const Entry& entry, v1::SendResult result) {
@@ -96,7 +93,9 @@ void SendPipeline::Loop(size_t lane_index) {
     std::vector<SendOutcome> outcomes = processor_->Process(items);
     std::vector<FanoutItem> fanout;
     std::vector<im::conversation::v1::ReadAdvance> advances;
+    bool cmds_stored = false;
     for (size_t i = 0; i < batch.size(); ++i) {
+      cmds_stored = cmds_stored || outcomes[i].cmd_stored;
       if (outcomes[i].fanout.has_value()) fanout.push_back(*std::move(outcomes[i].fanout));
       if (outcomes[i].read_advance.has_value()) {
         advances.push_back(*std::move(outcomes[i].read_advance));
@@ -105,6 +104,7 @@ void SendPipeline::Loop(size_t lane_index) {
     }
     fanout_->Enqueue(lane_index, std::move(fanout));
     conversations_->AdvanceReads(std::move(advances));
+    if (cmds_stored && options_.cmds_stored) options_.cmds_stored();
   }
 }
 

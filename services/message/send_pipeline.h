@@ -1,9 +1,9 @@
 // The threads of the send path. Items are queued on one of N lanes by channel key, so a channel's
 // items are processed in arrival order by one thread; each lane takes everything queued (up to a
 // batch), runs it through SendProcessor (one membership query, one seq call, one insert for the
-// whole batch), completes the callers, and only then hands the batch to fan-out and moves the
-// senders' read positions (one asynchronous AdvanceReads per batch). Callers never wait on a
-// thread of their own: `done` runs on the lane thread.
+// whole batch), completes the callers, and only then hands the batch to fan-out, moves the
+// senders' read positions (one asynchronous AdvanceReads per batch) and wakes the cmd expander.
+// Callers never wait on a thread of their own: `done` runs on the lane thread.
 //
 //   SendPipeline pipeline(&processor, &fanout, &conversations, {.lanes = 4});
 //   pipeline.Submit(items, [reactor, response](std::vector<SendResult> results) { ... });
@@ -33,6 +33,9 @@ class SendPipeline {
     // UNAVAILABLE (an item always fits an empty lane).
     size_t max_queue = 100000;
     size_t max_queue_bytes = 64 << 20;
+    // Called on a lane thread after a batch that stored cmds was acked (wakes the cmd expander);
+    // must not block.
+    std::function<void()> cmds_stored;
   };
   using Done = std::function<void(std::vector<im::message::v1::SendResult>)>;
 

@@ -31,7 +31,10 @@ struct SendProcessor::Work {
   int copy_of = -1;
   v1::SendResult result;
   StoredMessage row;
+  // Cmds: the explicit recipients, or all subscribers of the channel at commit.
   std::vector<std::string> recipients;
+  bool to_subscribers = false;
+  bool cmd_stored = false;
   std::optional<FanoutItem> fanout;
   std::optional<im::conversation::v1::ReadAdvance> read_advance;
 
@@ -142,6 +145,7 @@ std::vector<SendOutcome> SendProcessor::Process(const std::vector<const v1::Send
     outcomes[i].result = std::move(works[i].result);
     outcomes[i].fanout = std::move(works[i].fanout);
     outcomes[i].read_advance = std::move(works[i].read_advance);
+    outcomes[i].cmd_stored = works[i].cmd_stored;
   }
   return outcomes;
 }
@@ -337,10 +341,7 @@ void SendProcessor::AssignSeqsAndIds(std::vector<Work>& works, int64_t now_ms) {
 }
 
 void SendProcessor::ResolveCmdRecipients(std::vector<Work>& works) {
-  std::vector<size_t> by_subscribers;
-  std::vector<std::string> keys;
-  for (size_t i = 0; i < works.size(); ++i) {
-    Work& work = works[i];
+  for (Work& work : works) {
     if (!work.pending() || work.kind != Kind::kCmd) continue;
     if (!work.item->recipient_uids().empty()) {
       absl::flat_hash_set<std::string_view> seen;
@@ -353,16 +354,8 @@ void SendProcessor::ResolveCmdRecipients(std::vector<Work>& works) {
     if (ParsePersonKey(work.key, &low, &high)) {
       work.recipients = {low, high};
     } else {
-      by_subscribers.push_back(i);
-      keys.push_back(work.key);
+      work.to_subscribers = true;
     }
-  }
-  if (by_subscribers.empty()) return;
-  absl::StatusOr<std::vector<std::vector<std::string>>> subscribers =
-      channels_->SubscribersOf(keys);
-  if (!subscribers.ok()) return FailPending(works, subscribers.status(), Kind::kCmd);
-  for (size_t j = 0; j < by_subscribers.size(); ++j) {
-    works[by_subscribers[j]].recipients = std::move((*subscribers)[j]);
   }
 }
 
@@ -378,7 +371,8 @@ void SendProcessor::Commit(std::vector<Work>& works) {
       rows.push_back(std::move(work.row));
     } else if (work.kind == Kind::kCmd) {
       cmds.push_back(i);
-      cmd_rows.push_back(CmdInsert{std::move(work.row), std::move(work.recipients)});
+      cmd_rows.push_back(CmdInsert{std::move(work.row), work.item->from_device_id(),
+                                   work.to_subscribers, std::move(work.recipients)});
     } else {
       work.Succeed(work.row.message_id, 0, work.row.created_ms, false);
       work.MakeFanout(0, 0);
@@ -388,7 +382,12 @@ void SendProcessor::Commit(std::vector<Work>& works) {
     switch (outcome.kind) {
       case InsertOutcome::Kind::kInserted:
         work.Succeed(row.message_id, row.seq, row.created_ms, false);
-        work.MakeFanout(row.seq, outcome.red_dot_ordinal);
+        // A cmd is pushed by the expander, with each recipient's cmd_seq.
+        if (work.kind == Kind::kCmd) {
+          work.cmd_stored = true;
+        } else {
+          work.MakeFanout(row.seq, outcome.red_dot_ordinal);
+        }
         break;
       case InsertOutcome::Kind::kDuplicate:
         work.Succeed(outcome.existing->message_id, outcome.existing->seq,
@@ -432,14 +431,7 @@ void SendProcessor::Commit(std::vector<Work>& works) {
       FailPending(works, outcomes.status(), Kind::kCmd);
     } else {
       for (size_t j = 0; j < cmds.size(); ++j) {
-        Work& work = works[cmds[j]];
-        settle(work, cmd_rows[j].message, (*outcomes)[j]);
-        if (!work.fanout.has_value()) continue;
-        work.fanout->explicit_uids = true;
-        for (const CmdRecipient& recipient : (*outcomes)[j].recipients) {
-          work.fanout->uids.push_back(recipient.uid);
-          work.fanout->cmd_seqs.push_back(recipient.cmd_seq);
-        }
+        settle(works[cmds[j]], cmd_rows[j].message, (*outcomes)[j]);
       }
     }
   }

@@ -32,6 +32,8 @@ struct SendOutcome {
   // Set on the last message of its sender in its channel committed by this batch: the sender's
   // read position at it (for ConversationService.AdvanceReads).
   std::optional<im::conversation::v1::ReadAdvance> read_advance;
+  // A cmd (sync_once) stored by this batch, waiting for the expander to fill the inboxes and push.
+  bool cmd_stored = false;
 };
 
 class SendProcessor {

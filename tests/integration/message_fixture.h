@@ -1,6 +1,7 @@
 // The message service's logic wired as in main.cc, in-process, on the test Postgres and Redis,
 // with a real sequence service child process, a fake conversation service recording Ensure and
-// AdvanceReads, and fake gateways recording deliveries.
+// AdvanceReads, and fake gateways recording deliveries. The cmd expander runs (polling every
+// 200 ms) unless a test stops it with StopCmdExpander().
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,12 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "common/migrations.h"
 #include "common/presence.h"
 #include "migrations_embedded.h"
 #include "prometheus/registry.h"
 #include "services/message/channel_store.h"
 #include "services/message/channels.h"
+#include "services/message/cmd_expander.h"
+#include "services/message/cmd_inbox.h"
+#include "services/message/cmd_store.h"
 #include "services/message/conversation_client.h"
 #include "services/message/fanout.h"
 #include "services/message/gateway_clients.h"
@@ -71,12 +76,14 @@ class MessageFixture : public ::testing::Test {
                                              ConversationClient::Options{}, *registry_);
     fanout_ = std::make_unique<Fanout>(channel_store_.get(), presence_.get(), gateways_.get(),
                                        Fanout::Options{.lanes = 4}, *registry_);
-    processor_ = std::make_unique<SendProcessor>(
-        channel_store_.get(), message_store_.get(), sequence_client_.get(),
-        conversation_client_.get(), ids_.get(), SendProcessor::Options{.max_payload_bytes = 1024});
-    pipeline_ =
-        std::make_unique<SendPipeline>(processor_.get(), fanout_.get(), conversation_client_.get(),
-                                       SendPipeline::Options{.lanes = 4});
+    cmd_store_ = std::make_unique<CmdStore>(pg_.get());
+    expander_ = std::make_unique<CmdExpander>(
+        cmd_store_.get(), fanout_.get(),
+        CmdExpander::Options{.batch = 500, .poll = absl::Milliseconds(200)}, *registry_);
+    expander_->Start();
+    cmd_inbox_ = std::make_unique<CmdInbox>(
+        cmd_store_.get(), CmdInbox::Options{.default_limit = 10, .max_limit = 100});
+    RebuildPipeline(SendProcessor::Options{.max_payload_bytes = 1024}, SendPipeline::Options{});
     reader_ = std::make_unique<MessageReader>(
         channel_store_.get(), message_store_.get(),
         MessageReader::Options{.default_limit = 10, .max_limit = 20});
@@ -93,12 +100,33 @@ class MessageFixture : public ::testing::Test {
                                                  sequence_client_.get(), conversation_client_.get(),
                                                  ids_.get(), processor);
     pipeline.lanes = 4;
+    if (expander_ != nullptr) pipeline.cmds_stored = [this] { expander_->Wake(); };
     pipeline_ = std::make_unique<SendPipeline>(processor_.get(), fanout_.get(),
                                                conversation_client_.get(), pipeline);
   }
 
+  // Stops the running cmd expander: cmds sent afterwards stay pending until a test expands them.
+  void StopCmdExpander() {
+    pipeline_.reset();
+    expander_.reset();
+    RebuildPipeline(SendProcessor::Options{.max_payload_bytes = 1024}, SendPipeline::Options{});
+  }
+
+  // Polls `sql` (one integer) until it gives `want` or `timeout` passed; returns the last value.
+  int64_t WaitForInt(const std::string& sql, int64_t want,
+                     absl::Duration timeout = absl::Seconds(10)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    int64_t value = QueryInt(sql);
+    while (value != want && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+      value = QueryInt(sql);
+    }
+    return value;
+  }
+
   void TearDown() override {
     pipeline_.reset();
+    expander_.reset();
     fanout_.reset();
     conversation_client_.reset();
   }
@@ -173,6 +201,9 @@ class MessageFixture : public ::testing::Test {
   std::unique_ptr<testing::FakeConversation> conversations_;
   std::unique_ptr<ConversationClient> conversation_client_;
   std::unique_ptr<Fanout> fanout_;
+  std::unique_ptr<CmdStore> cmd_store_;
+  std::unique_ptr<CmdExpander> expander_;
+  std::unique_ptr<CmdInbox> cmd_inbox_;
   std::unique_ptr<SendProcessor> processor_;
   std::unique_ptr<SendPipeline> pipeline_;
   std::unique_ptr<MessageReader> reader_;

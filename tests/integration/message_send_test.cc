@@ -182,11 +182,14 @@ TEST_F(MessageSendTest, SyncOnceIsKeptPerRecipientOutsideHistory) {
     ASSERT_EQ(r.reason(), REASON_CODE_SUCCESS) << r.message();
     EXPECT_EQ(r.message_seq(), 0);
   }
-  EXPECT_EQ(QueryInt(absl::StrCat("SELECT count(*) FROM message.cmd_inbox WHERE message_id = ",
-                                  results[0].message_id())),
+  // The inboxes are filled by the cmd expander after the ack.
+  EXPECT_EQ(WaitForInt(absl::StrCat("SELECT count(*) FROM message.cmd_inbox WHERE message_id = ",
+                                    results[0].message_id()),
+                       3),
             3);
-  EXPECT_EQ(QueryInt(absl::StrCat("SELECT count(*) FROM message.cmd_inbox WHERE message_id = ",
-                                  results[1].message_id(), " AND uid = '", c, "'")),
+  EXPECT_EQ(WaitForInt(absl::StrCat("SELECT count(*) FROM message.cmd_inbox WHERE message_id = ",
+                                    results[1].message_id(), " AND uid = '", c, "'"),
+                       1),
             1);
   // A retry stores nothing new.
   const v1::SendResult retry = SendOne(to_group);
@@ -248,7 +251,7 @@ TEST_F(MessageSendTest, ReplicasRacingOnOneSendStoreItOnce) {
 }
 
 TEST_F(MessageSendTest, LaneQueueBytesBoundRefusesWithUnavailable) {
-  RebuildPipeline({}, {.max_queue_bytes = 3500});
+  RebuildPipeline({}, {.max_queue_bytes = 3500, .cmds_stored = {}});
   const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
   std::vector<v1::SendItem> items;
   for (int i = 0; i < 10; ++i) items.push_back(Item(a, Person(b), std::string(1000, 'x')));

@@ -1,0 +1,51 @@
+// The retention of the cmd inboxes: every `interval`, deletes the inbox entries (and then the cmd
+// messages) older than `retention`, and forgets devices not seen for as long. Every replica may
+// run one; they skip each other's rows.
+//
+//   CmdSweeper sweeper(&cmd_store, {.retention = absl::Hours(168)});
+//   sweeper.Start();
+//   absl::StatusOr<CmdSweep> swept = sweeper.SweepOnce(absl::Now());  // tests
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/message/cmd_store.h"
+
+namespace im::message {
+
+class CmdSweeper {
+ public:
+  struct Options {
+    absl::Duration retention = absl::Hours(7 * 24);
+    absl::Duration interval = absl::Minutes(1);
+    // Most cmds (and devices) deleted per transaction.
+    size_t chunk = 1000;
+  };
+
+  CmdSweeper(CmdStore* store, Options options) : store_(store), options_(options) {}
+  // Stops the thread after its current sweep.
+  ~CmdSweeper();
+  CmdSweeper(const CmdSweeper&) = delete;
+  CmdSweeper& operator=(const CmdSweeper&) = delete;
+
+  // Sweeps every `interval` on its own thread, failures logged. Call once.
+  void Start();
+
+  // One sweep on the calling thread as of `now`: cmds created and devices last seen before
+  // now - retention. Cmds still being expanded wait for the sweep after their expansion.
+  absl::StatusOr<CmdSweep> SweepOnce(absl::Time now);
+
+ private:
+  CmdStore* store_;
+  const Options options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace im::message
