@@ -67,6 +67,12 @@ Frame RefusalFor(const Frame& request, ReasonCode reason, std::string message) {
     case Frame::kSeqSubscribeRequest:
       Refuse(frame.mutable_seq_subscribe_response(), reason, std::move(message));
       break;
+    case Frame::kCmdSyncRequest:
+      Refuse(frame.mutable_cmd_sync_response(), reason, std::move(message));
+      break;
+    case Frame::kCmdAckRequest:
+      Refuse(frame.mutable_cmd_ack_response(), reason, std::move(message));
+      break;
     case Frame::kExtensionSetRequest:
       Refuse(frame.mutable_extension_set_response(), reason, std::move(message));
       break;

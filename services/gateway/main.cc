@@ -180,9 +180,12 @@ int main(int argc, char** argv) {
   im::PresenceStore presence(runtime.redis(), presence_ttl);
   im::gateway::TokenStore tokens(runtime.redis());
   im::gateway::Authenticator authenticator(&tokens, absl::GetFlag(FLAGS_jwt_secret));
+  const std::shared_ptr<grpc::Channel> message_channel =
+      grpc::CreateChannel(message_addr, grpc::InsecureChannelCredentials());
   std::shared_ptr<im::message::v1::MessageService::StubInterface> messages =
-      im::message::v1::MessageService::NewStub(
-          grpc::CreateChannel(message_addr, grpc::InsecureChannelCredentials()));
+      im::message::v1::MessageService::NewStub(message_channel);
+  std::shared_ptr<im::message::v1::CmdService::StubInterface> cmds =
+      im::message::v1::CmdService::NewStub(message_channel);
   im::gateway::SendBatcher batcher(messages, {.shards = static_cast<size_t>(send_shards),
                                               .max_batch = static_cast<size_t>(send_batch),
                                               .max_queue = static_cast<size_t>(send_queue),
@@ -196,7 +199,7 @@ int main(int argc, char** argv) {
     extensions = im::extension::v1::ExtensionService::NewStub(
         grpc::CreateChannel(extension_addr, grpc::InsecureChannelCredentials()));
   }
-  im::gateway::RequestHandler handler(&batcher, messages, conversations, extensions, &metrics,
+  im::gateway::RequestHandler handler(&batcher, messages, cmds, conversations, extensions, &metrics,
                                       options);
   im::gateway::PresenceKeeper keeper(&presence, &runtime.workers(), &hub, advertise);
   im::gateway::Kicker kicker(&hub, &presence, &tokens, &runtime.workers(), &metrics, advertise,

@@ -133,6 +133,10 @@ void RequestHandler::Handle(const std::shared_ptr<Connection>& conn, Frame frame
     case Frame::kSeqSubscribeRequest:
       HandleSeqSubscribe(conn, frame, encoding);
       return;
+    case Frame::kCmdSyncRequest:
+    case Frame::kCmdAckRequest:
+      HandleCmd(conn, frame, encoding);
+      return;
     case Frame::kExtensionSetRequest:
     case Frame::kExtensionSyncRequest:
       HandleExtension(conn, std::move(frame), encoding);
@@ -389,6 +393,41 @@ void RequestHandler::HandleSeqSubscribe(const std::shared_ptr<Connection>& conn,
   out->set_mode(conn->seq_only() ? im::client::v1::SEQ_SUBSCRIBE_MODE_SEQ_ONLY
                                  : im::client::v1::SEQ_SUBSCRIBE_MODE_FULL);
   Reply(conn, reply, encoding);
+}
+
+void RequestHandler::HandleCmd(const std::shared_ptr<Connection>& conn, const Frame& frame,
+                               Encoding encoding) {
+  namespace msg = im::message::v1;
+  const ConnectionInfo& info = conn->info();
+  ReplyTo to{conn, frame.request_id(), encoding};
+  CmdStub* stub = cmds_.get();
+  if (frame.has_cmd_sync_request()) {
+    msg::CmdSyncRequest request;
+    request.set_uid(info.uid);
+    request.set_device_id(info.device_id);
+    request.set_after(frame.cmd_sync_request().after());
+    request.set_limit(frame.cmd_sync_request().limit());
+    Forward<msg::CmdSyncResponse>(
+        std::move(to), message_timeout_, std::move(request),
+        [stub](auto&&... args) { stub->async()->Sync(std::forward<decltype(args)>(args)...); },
+        [](const grpc::Status& status, msg::CmdSyncResponse* response, Frame* reply) {
+          im::client::v1::CmdSyncResponse* out = reply->mutable_cmd_sync_response();
+          if (!SetOutcome(status, out)) return;
+          out->mutable_entries()->Swap(response->mutable_entries());
+          out->set_has_more(response->has_more());
+        });
+    return;
+  }
+  msg::CmdAckRequest request;
+  request.set_uid(info.uid);
+  request.set_device_id(info.device_id);
+  request.set_up_to(frame.cmd_ack_request().up_to());
+  Forward<msg::CmdAckResponse>(
+      std::move(to), message_timeout_, std::move(request),
+      [stub](auto&&... args) { stub->async()->Ack(std::forward<decltype(args)>(args)...); },
+      [](const grpc::Status& status, msg::CmdAckResponse*, Frame* reply) {
+        SetOutcome(status, reply->mutable_cmd_ack_response());
+      });
 }
 
 void RequestHandler::HandleExtension(const std::shared_ptr<Connection>& conn, Frame frame,

@@ -2,7 +2,8 @@
 // the uid check, what is forwarded (the connection's uid and device), how the answers and failures
 // come back (typed response, request_id, the request's encoding), and SEQ_SUBSCRIBE; the extension
 // requests against a fake ExtensionService (operator and reader = the connection, from_client,
-// a version mismatch's current value from the status details).
+// a version mismatch's current value from the status details); the cmd requests against a fake
+// CmdService (the connection's uid and device, entries back, failures as reason codes).
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -115,6 +116,47 @@ namespace ext = im::extension::v1;
 
 // Records Set and Sync requests; Set answers `set_failure` (with a current value as details for
 // FAILED_PRECONDITION) or an applied value.
+// Records every cmd request; Sync answers two entries after `after`, Ack fails above 10.
+class FakeCmdService final : public im::message::v1::CmdService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
+                                 const im::message::v1::CmdSyncRequest* request,
+                                 im::message::v1::CmdSyncResponse* response) override {
+    Record(request->ShortDebugString());
+    for (int64_t seq = request->after() + 1; seq <= request->after() + 2; ++seq) {
+      response->add_entries()->set_cmd_seq(seq);
+    }
+    response->set_has_more(true);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
+                                const im::message::v1::CmdAckRequest* request,
+                                im::message::v1::CmdAckResponse*) override {
+    Record(request->ShortDebugString());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(request->up_to() > 10
+                        ? grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "up_to above last")
+                        : grpc::Status::OK);
+    return reactor;
+  }
+
+  std::vector<std::string> Calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  void Record(std::string call) {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back(std::move(call));
+  }
+
+  std::mutex mu_;
+  std::vector<std::string> calls_;
+};
+
 class FakeExtensionService final : public ext::ExtensionService::CallbackService {
  public:
   grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context,
@@ -171,6 +213,7 @@ class RequestHandlerTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.RegisterService(&conversations_);
     builder.RegisterService(&extensions_);
+    builder.RegisterService(&cmds_);
     server_ = builder.BuildAndStart();
     std::shared_ptr<grpc::Channel> channel = server_->InProcessChannel(grpc::ChannelArguments());
     // The message service is not registered: these tests never reach it.
@@ -179,8 +222,9 @@ class RequestHandlerTest : public ::testing::Test {
     batcher_ = std::make_unique<SendBatcher>(messages, SendBatcher::Options{});
     options_.conversation_timeout = absl::Milliseconds(500);
     handler_ = std::make_unique<RequestHandler>(
-        batcher_.get(), messages, conv::ConversationService::NewStub(channel),
-        ext::ExtensionService::NewStub(channel), &metrics_, options_);
+        batcher_.get(), messages, im::message::v1::CmdService::NewStub(channel),
+        conv::ConversationService::NewStub(channel), ext::ExtensionService::NewStub(channel),
+        &metrics_, options_);
   }
   void TearDown() override {
     handler_.reset();
@@ -203,6 +247,7 @@ class RequestHandlerTest : public ::testing::Test {
 
   FakeConversationService conversations_;
   FakeExtensionService extensions_;
+  FakeCmdService cmds_;
   std::unique_ptr<grpc::Server> server_;
   GatewayMetrics metrics_;
   GatewayOptions options_;
@@ -403,12 +448,33 @@ TEST_F(RequestHandlerTest, SeqSubscribeSetsTheConnectionsMode) {
   EXPECT_FALSE(conn_->seq_only());
 }
 
-TEST_F(RequestHandlerTest, CmdRequestsAreNotServedYet) {
-  Frame cmd;
-  cmd.mutable_cmd_sync_request();
-  const Frame answer = Answer(cmd);
-  ASSERT_TRUE(answer.has_error());
-  EXPECT_EQ(answer.error().reason(), REASON_CODE_INVALID_ARGUMENT);
+TEST_F(RequestHandlerTest, CmdRequestsActAsTheConnectionsDevice) {
+  Frame sync;
+  sync.mutable_cmd_sync_request()->set_after(4);
+  sync.mutable_cmd_sync_request()->set_limit(2);
+  const Frame synced = Answer(sync, Encoding::kJson);
+  ASSERT_TRUE(synced.has_cmd_sync_response()) << synced.ShortDebugString();
+  EXPECT_EQ(synced.cmd_sync_response().reason(), REASON_CODE_SUCCESS);
+  ASSERT_EQ(synced.cmd_sync_response().entries_size(), 2);
+  EXPECT_EQ(synced.cmd_sync_response().entries(0).cmd_seq(), 5);
+  EXPECT_TRUE(synced.cmd_sync_response().has_more());
+
+  Frame ack;
+  ack.mutable_cmd_ack_request()->set_up_to(6);
+  const Frame acked = Answer(ack);
+  ASSERT_TRUE(acked.has_cmd_ack_response()) << acked.ShortDebugString();
+  EXPECT_EQ(acked.cmd_ack_response().reason(), REASON_CODE_SUCCESS);
+
+  ack.mutable_cmd_ack_request()->set_up_to(11);
+  const Frame refused = Answer(ack);
+  ASSERT_TRUE(refused.has_cmd_ack_response());
+  EXPECT_EQ(refused.cmd_ack_response().reason(), REASON_CODE_INVALID_ARGUMENT);
+  EXPECT_EQ(refused.cmd_ack_response().message(), "up_to above last");
+
+  EXPECT_EQ(cmds_.Calls(),
+            (std::vector<std::string>{R"(uid: "alice" device_id: "phone" after: 4 limit: 2)",
+                                      R"(uid: "alice" device_id: "phone" up_to: 6)",
+                                      R"(uid: "alice" device_id: "phone" up_to: 11)"}));
   EXPECT_TRUE(conversations_.Calls().empty());
 }
 
