@@ -439,6 +439,22 @@ absl::StatusOr<SeqSubscribeResponse> ImClient::SeqSubscribe(SeqSubscribeMode mod
                 &Frame::seq_subscribe_response, "SeqSubscribe");
 }
 
+absl::StatusOr<CmdSyncResponse> ImClient::CmdSync(int64_t after, uint32_t limit,
+                                                  absl::Duration timeout) {
+  Frame frame;
+  frame.mutable_cmd_sync_request()->set_after(after);
+  frame.mutable_cmd_sync_request()->set_limit(limit);
+  return Expect(Call(std::move(frame), timeout), &Frame::has_cmd_sync_response,
+                &Frame::cmd_sync_response, "CmdSync");
+}
+
+absl::StatusOr<CmdAckResponse> ImClient::CmdAck(int64_t up_to, absl::Duration timeout) {
+  Frame frame;
+  frame.mutable_cmd_ack_request()->set_up_to(up_to);
+  return Expect(Call(std::move(frame), timeout), &Frame::has_cmd_ack_response,
+                &Frame::cmd_ack_response, "CmdAck");
+}
+
 absl::StatusOr<ExtensionSetResponse> ImClient::ExtensionSet(const ExtensionSetRequest& request,
                                                             absl::Duration timeout) {
   Frame frame;

@@ -24,6 +24,8 @@
 
 namespace im::client {
 
+using im::client::v1::CmdAckResponse;
+using im::client::v1::CmdSyncResponse;
 using im::client::v1::ConnAck;
 using im::client::v1::ConversationStateResponse;
 using im::client::v1::ExtensionSetRequest;
@@ -116,6 +118,12 @@ class ImClient {
       absl::Duration timeout = absl::Seconds(10));
   absl::StatusOr<SeqSubscribeResponse> SeqSubscribe(SeqSubscribeMode mode,
                                                     absl::Duration timeout = absl::Seconds(10));
+
+  // CMD_SYNC (this device's cmds with cmd_seq > after; limit 0 = server default) and CMD_ACK
+  // (this device consumed everything up to up_to), with their typed responses whatever the reason.
+  absl::StatusOr<CmdSyncResponse> CmdSync(int64_t after, uint32_t limit = 0,
+                                          absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<CmdAckResponse> CmdAck(int64_t up_to, absl::Duration timeout = absl::Seconds(10));
 
   // EXTENSION_SET / EXTENSION_SYNC and their typed responses (whatever their reason), as the
   // connection's uid.
