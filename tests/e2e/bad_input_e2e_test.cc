@@ -28,12 +28,14 @@ constexpr int kIdleSeconds = 2;
 struct SmallLimits {
   static testing::SuiteOptions Options() {
     return {.gateways = 1,
-            .gateway_env = {
-                {"IM_MAX_FRAME_BYTES", absl::StrCat(kMaxFrameBytes)},
-                {"IM_RATE_LIMIT_PER_SEC", "20"},
-                {"IM_RATE_LIMIT_BURST", absl::StrCat(kRateBurst)},
-                {"IM_IDLE_TIMEOUT", absl::StrCat(kIdleSeconds, "s")},
-            }};
+            .gateway_env =
+                {
+                    {"IM_MAX_FRAME_BYTES", absl::StrCat(kMaxFrameBytes)},
+                    {"IM_RATE_LIMIT_PER_SEC", "20"},
+                    {"IM_RATE_LIMIT_BURST", absl::StrCat(kRateBurst)},
+                    {"IM_IDLE_TIMEOUT", absl::StrCat(kIdleSeconds, "s")},
+                },
+            .extension_env = {}};
   }
 };
 

@@ -24,7 +24,9 @@ using testing::RecvsWithin;
 using testing::UniqueName;
 
 struct TwoGateways {
-  static testing::SuiteOptions Options() { return {.gateways = 2, .gateway_env = {}}; }
+  static testing::SuiteOptions Options() {
+    return {.gateways = 2, .gateway_env = {}, .extension_env = {}};
+  }
 };
 class ChatTest : public testing::SuiteTest<TwoGateways> {};
 
@@ -406,7 +408,7 @@ TEST_F(ChatTest, NoPersistAndSyncOnceAreDeliveredButNotInHistory) {
 // Gateways started with --multi_device=allow: devices of one flag coexist across gateways.
 struct TwoGatewaysAllowingDevicesOfOneFlag {
   static testing::SuiteOptions Options() {
-    return {.gateways = 2, .gateway_env = {{"IM_MULTI_DEVICE", "allow"}}};
+    return {.gateways = 2, .gateway_env = {{"IM_MULTI_DEVICE", "allow"}}, .extension_env = {}};
   }
 };
 class AllowMultiDeviceTest : public testing::SuiteTest<TwoGatewaysAllowingDevicesOfOneFlag> {};
