@@ -1,5 +1,6 @@
 #include "services/extension/extensions.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"

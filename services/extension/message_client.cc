@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <string>
 
 #include "common/log.h"
 #include "common/status.h"
@@ -90,7 +91,8 @@ void GrpcMessageClient::Notify(size_t lane_index, im::message::v1::NotifyRequest
     std::lock_guard<std::mutex> lock(lane.mu);
     if (lane.in_flight) {
       if (lane.queue.size() >= options_.max_queued) {
-        dropped_.fetch_add(1);
+        log::Warning("extension notify dropped: queue full",
+                     {{"queued", std::to_string(lane.queue.size())}});
         return;
       }
       lane.queue.push_back(std::move(request));
@@ -112,7 +114,6 @@ void GrpcMessageClient::Start(Lane& lane, im::message::v1::NotifyRequest request
   messages_->async()->Notify(
       &call->context, &call->request, &call->response, [this, &lane, call](grpc::Status status) {
         if (!status.ok()) {
-          failed_.fetch_add(1);
           log::Warning("extension notify failed", {{"error", status.error_message()}});
         }
         Finished(lane);

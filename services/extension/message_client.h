@@ -6,7 +6,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -37,7 +36,7 @@ class MessageClient {
       const std::string& group_id, const std::vector<std::string>& uids) = 0;
 
   // Queues `request` for MessageService.Notify behind earlier requests of the same `lane` and
-  // returns at once. Best effort: failures are logged and counted, never retried.
+  // returns at once. Best effort: failures are logged, never retried.
   virtual void Notify(size_t lane, im::message::v1::NotifyRequest request) = 0;
 };
 
@@ -47,7 +46,7 @@ class GrpcMessageClient final : public MessageClient {
     absl::Duration timeout = absl::Seconds(3);
     // Notify lanes; each has at most one call in flight, so a lane's requests arrive in order.
     size_t notify_lanes = 4;
-    // Requests waiting per lane; beyond it new ones are dropped (and counted).
+    // Requests waiting per lane; beyond it new ones are dropped (and logged).
     size_t max_queued = 10000;
   };
 
@@ -61,10 +60,6 @@ class GrpcMessageClient final : public MessageClient {
   absl::StatusOr<std::vector<bool>> CheckSubscribers(const std::string& group_id,
                                                      const std::vector<std::string>& uids) override;
   void Notify(size_t lane, im::message::v1::NotifyRequest request) override;
-
-  // Requests dropped because their lane's queue was full, and calls that failed.
-  int64_t dropped() const { return dropped_.load(); }
-  int64_t failed() const { return failed_.load(); }
 
  private:
   struct Call;
@@ -83,8 +78,6 @@ class GrpcMessageClient final : public MessageClient {
   std::unique_ptr<im::message::v1::ChannelService::Stub> channels_;
   const Options options_;
   std::vector<std::unique_ptr<Lane>> lanes_;
-  std::atomic<int64_t> dropped_{0};
-  std::atomic<int64_t> failed_{0};
   std::mutex calls_mu_;
   std::condition_variable calls_cv_;
   int calls_ = 0;
