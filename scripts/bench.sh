@@ -88,7 +88,8 @@ im_log "stack up: ws $ws, gateway $gateway_grpc, message $message_grpc, Postgres
 # ---- Storage ceilings, before any load so nothing else competes for the cores -----------------
 pg_bin="$(im_pg_bindir)"
 im_pg_createdb "$pg_port" im_bench_ceiling
-"$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d im_bench_ceiling \
+PGOPTIONS="-c client_min_messages=warning" "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" \
+  -U postgres -d im_bench_ceiling \
   -f "$IM_ROOT/tools/bench/ceilings/pg_messages.sql" >/dev/null
 im_log "Postgres ceiling: pgbench, INSERT of $pg_batch message rows per transaction, ${pg_seconds}s"
 "$pg_bin/pgbench" -n -h 127.0.0.1 -p "$pg_port" -U postgres -c 4 -j 2 -T "$pg_seconds" \
@@ -131,7 +132,7 @@ run_scenario() {
 }
 
 run_scenario warmup --scenario chat --pairs "$pairs" --seconds 5 --drain_seconds 10
-run_scenario chat_max --scenario chat --pairs "$pairs" --window 64 --seconds "$seconds"
+run_scenario chat_max --scenario chat --pairs "$pairs" --window 16 --seconds "$seconds"
 run_scenario chat_10k --scenario chat --pairs "$pairs" --rate "$chat_rate" --seconds "$seconds"
 run_scenario group_500 --scenario group --groups "$groups" --group_size "$group_size" \
   --online_share 1 --senders_per_group 4 --rate "$group_rate" --seconds "$seconds"
@@ -157,7 +158,7 @@ cat >"$out/method.md" <<EOF
   throughput counts only the sending window; latencies are from a log-linear histogram (3%
   buckets) of every message, send->receive measured on the receiving connection against the
   send time in the payload (one process, one clock):
-  - chat_max: $pairs pairs ($((2 * pairs)) connections), both directions, 64 SENDs in flight per
+  - chat_max: $pairs pairs ($((2 * pairs)) connections), both directions, 16 SENDs in flight per
     sender (closed loop).
   - chat_10k: the same pairs at a fixed $chat_rate msg/s in total.
   - group_500: $groups groups of $group_size members, all online, 4 senders each, $group_rate msg/s

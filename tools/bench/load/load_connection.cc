@@ -49,6 +49,10 @@ void LoadConnection::Open(const tcp::endpoint& server, const net::ip::address& s
           self->finished_ = true;
           return on_open(absl::StrCat("connect: ", ec.message()));
         }
+        // Nagle would hold a small SEND until the previous segment is acked (up to the peer's
+        // 40 ms delayed ACK), as a real app's socket would not.
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true), ignored);
         self->ws_.binary(true);
         self->ws_.async_handshake(self->host_, "/", [self, on_open](beast::error_code ec) {
           beast::get_lowest_layer(self->ws_).expires_never();

@@ -71,7 +71,11 @@ int FirstLineInt(const std::string& path) {
 std::string ExePath(int pid) {
   char buffer[4096];
   const ssize_t n = readlink(absl::StrCat("/proc/", pid, "/exe").c_str(), buffer, sizeof(buffer));
-  return n > 0 ? std::string(buffer, n) : "";
+  std::string path = n > 0 ? std::string(buffer, n) : "";
+  // A rebuild while the stack runs replaces the binary; the running process keeps the old one.
+  absl::string_view view = path;
+  if (absl::ConsumeSuffix(&view, " (deleted)")) path = std::string(view);
+  return path;
 }
 
 }  // namespace
