@@ -274,9 +274,11 @@ absl::StatusOr<json> RunScenario(const ScenarioConfig& input) {
     int64_t cap = OwnFileLimit() - kSpareFds;
     std::string limited_by = absl::StrCat("this process's RLIMIT_NOFILE (", OwnFileLimit(), ")");
     if (const int gw = watch.PidOf("gateway"); gw > 0) {
-      if (absl::StatusOr<int64_t> gl = OpenFileLimit(gw); gl.ok() && *gl - kSpareFds < cap) {
+      if (absl::StatusOr<int64_t> gl = OpenFileLimit(gw); gl.ok() && *gl - kSpareFds <= cap) {
+        limited_by = *gl - kSpareFds == cap
+                         ? absl::StrCat("RLIMIT_NOFILE (", *gl, " in this process and the gateway)")
+                         : absl::StrCat("the gateway's RLIMIT_NOFILE (", *gl, ")");
         cap = *gl - kSpareFds;
-        limited_by = absl::StrCat("the gateway's RLIMIT_NOFILE (", *gl, ")");
       }
     }
     if (config.connections > cap) {
