@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "services/gateway/request_handler.h"
 #include "tests/fakes/fake_connection.h"
+#include "tests/support/channel_release.h"
 
 namespace im::gateway {
 namespace {
@@ -215,7 +216,8 @@ class RequestHandlerTest : public ::testing::Test {
     builder.RegisterService(&extensions_);
     builder.RegisterService(&cmds_);
     server_ = builder.BuildAndStart();
-    std::shared_ptr<grpc::Channel> channel = server_->InProcessChannel(grpc::ChannelArguments());
+    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
+    const std::shared_ptr<grpc::Channel>& channel = channel_;
     // The message service is not registered: these tests never reach it.
     std::shared_ptr<im::message::v1::MessageService::StubInterface> messages =
         im::message::v1::MessageService::NewStub(channel);
@@ -229,6 +231,7 @@ class RequestHandlerTest : public ::testing::Test {
   void TearDown() override {
     handler_.reset();
     batcher_.reset();
+    EXPECT_TRUE(im::testing::ReleaseChannel(channel_)) << "a call outlived its test";
     server_->Shutdown();
   }
 
@@ -249,6 +252,7 @@ class RequestHandlerTest : public ::testing::Test {
   FakeExtensionService extensions_;
   FakeCmdService cmds_;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   GatewayMetrics metrics_;
   GatewayOptions options_;
   std::unique_ptr<SendBatcher> batcher_;

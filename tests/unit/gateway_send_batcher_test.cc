@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/gateway/send_batcher.h"
+#include "tests/support/channel_release.h"
 
 namespace im::gateway {
 namespace {
@@ -56,10 +57,14 @@ class SendBatcherTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
-    stub_ = im::message::v1::MessageService::NewStub(
-        server_->InProcessChannel(grpc::ChannelArguments()));
+    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
+    stub_ = im::message::v1::MessageService::NewStub(channel_);
   }
-  void TearDown() override { server_->Shutdown(); }
+  void TearDown() override {
+    stub_.reset();
+    EXPECT_TRUE(im::testing::ReleaseChannel(channel_)) << "a call outlived its test";
+    server_->Shutdown();
+  }
 
   SendItem Item(const std::string& channel, const std::string& client_msg_no,
                 size_t payload_bytes = 1) {
@@ -95,6 +100,7 @@ class SendBatcherTest : public ::testing::Test {
 
   FakeMessageService service_;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::shared_ptr<im::message::v1::MessageService::StubInterface> stub_;
 };
 
