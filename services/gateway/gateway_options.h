@@ -29,6 +29,9 @@ struct GatewayOptions {
   absl::Duration conversation_timeout = absl::Seconds(5);
   // Deadline of calls to the extension service.
   absl::Duration extension_timeout = absl::Seconds(5);
+  // Whether clients may send sync_once (cmd) messages; cmds are normally a business server's tool,
+  // and a client's cmd lands in other users' inboxes outside channel history.
+  bool client_cmds = false;
 };
 
 }  // namespace im::gateway

@@ -68,6 +68,8 @@ ABSL_FLAG(std::string, extension_addr, "",
           "requests answer UNAVAILABLE.");
 ABSL_FLAG(absl::Duration, extension_timeout, absl::Seconds(5),
           "Deadline of calls to the extension service.");
+ABSL_FLAG(bool, client_cmds, false,
+          "Accept sync_once (cmd) SENDs from clients; otherwise they get PERMISSION_DENIED.");
 ABSL_FLAG(int, send_batch_max, 256,
           "Most SENDs in one MessageService.Send call; 1..1000, the message service's limit.");
 ABSL_FLAG(int, send_shards, 4,
@@ -125,6 +127,7 @@ GatewayOptions LoadOptions() {
   if (options.extension_timeout <= absl::ZeroDuration()) {
     Fail("--extension_timeout must be positive");
   }
+  options.client_cmds = absl::GetFlag(FLAGS_client_cmds);
   return options;
 }
 

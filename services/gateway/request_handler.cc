@@ -175,6 +175,14 @@ void RequestHandler::HandleSend(const std::shared_ptr<Connection>& conn, Frame f
           encoding);
     return;
   }
+  if (send.flags().sync_once() && !client_cmds_) {
+    Reply(conn,
+          RefusalFor(frame, im::common::v1::REASON_CODE_PERMISSION_DENIED,
+                     "this gateway does not accept cmds (sync_once) from clients; a business "
+                     "server sends them, or start the gateway with --client_cmds"),
+          encoding);
+    return;
+  }
   im::message::v1::SendItem item;
   *item.mutable_channel() = std::move(*send.mutable_channel());
   item.set_from_uid(info.uid);

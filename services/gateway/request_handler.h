@@ -33,8 +33,8 @@ class RequestHandler {
   using ExtensionStub = im::extension::v1::ExtensionService::StubInterface;
 
   // Calls get the deadlines `options` sets (message_timeout, also for `cmds`,
-  // conversation_timeout, extension_timeout). Without `extensions` (null) extension requests
-  // answer UNAVAILABLE.
+  // conversation_timeout, extension_timeout); client_cmds decides whether SENDs may be cmds.
+  // Without `extensions` (null) extension requests answer UNAVAILABLE.
   RequestHandler(SendBatcher* batcher, std::shared_ptr<MessageStub> messages,
                  std::shared_ptr<CmdStub> cmds, std::shared_ptr<ConversationStub> conversations,
                  std::shared_ptr<ExtensionStub> extensions, GatewayMetrics* metrics,
@@ -47,7 +47,8 @@ class RequestHandler {
         metrics_(metrics),
         message_timeout_(options.message_timeout),
         conversation_timeout_(options.conversation_timeout),
-        extension_timeout_(options.extension_timeout) {}
+        extension_timeout_(options.extension_timeout),
+        client_cmds_(options.client_cmds) {}
 
   // `frame` is decoded, has a body other than CONNECT and DISCONNECT, and passed the rate limit.
   void Handle(const std::shared_ptr<Connection>& conn, im::client::v1::Frame frame,
@@ -81,6 +82,7 @@ class RequestHandler {
   const absl::Duration message_timeout_;
   const absl::Duration conversation_timeout_;
   const absl::Duration extension_timeout_;
+  const bool client_cmds_;
 };
 
 }  // namespace im::gateway

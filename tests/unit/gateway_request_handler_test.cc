@@ -452,6 +452,21 @@ TEST_F(RequestHandlerTest, SeqSubscribeSetsTheConnectionsMode) {
   EXPECT_FALSE(conn_->seq_only());
 }
 
+// Without --client_cmds a client's sync_once SEND is refused at the gateway; the message service
+// (not registered here) is never called, so an answer at all shows no call was made.
+TEST_F(RequestHandlerTest, AClientsCmdIsRefusedByDefault) {
+  Frame send;
+  send.mutable_send()->set_client_msg_no("c1");
+  *send.mutable_send()->mutable_channel() = Person("bob");
+  send.mutable_send()->mutable_flags()->set_sync_once(true);
+  send.mutable_send()->add_recipient_uids("mallory");
+  const Frame answer = Answer(send);
+  ASSERT_TRUE(answer.has_sendack()) << answer.ShortDebugString();
+  EXPECT_EQ(answer.sendack().reason(), REASON_CODE_PERMISSION_DENIED);
+  EXPECT_EQ(answer.sendack().client_msg_no(), "c1");
+  EXPECT_NE(answer.sendack().message().find("--client_cmds"), std::string::npos);
+}
+
 TEST_F(RequestHandlerTest, CmdRequestsActAsTheConnectionsDevice) {
   Frame sync;
   sync.mutable_cmd_sync_request()->set_after(4);
