@@ -12,27 +12,37 @@ namespace {
   "c.message_id, c.channel_key, c.from_uid, c.from_device_id, c.client_msg_no, c.payload, " \
   "c.created_ms"
 
-// Oldest first, as a queue: rows another round holds are skipped, not waited for.
+// Oldest first, as a queue: rows another round holds are skipped, not waited for. The last column
+// is how many recipients are left: of the list, or the subscribers past the uid cursor.
 constexpr char kClaimPending[] = "SELECT " IM_CMD_COLUMNS R"sql(, c.expanded,
-       cardinality(c.recipients)
+       CASE WHEN c.to_subscribers
+            THEN (SELECT count(*) FROM message.subscribers s
+                  WHERE s.channel_key = c.channel_key AND s.uid > c.expanded_after)
+            ELSE cardinality(c.recipients) - c.expanded END
 FROM message.cmd_messages c
 WHERE c.pending
 ORDER BY c.created_ms, c.message_id
 LIMIT $1
 FOR UPDATE SKIP LOCKED)sql";
 
-// $1 message ids, $2/$3 the 1-based slice of each one's recipients to expand now. The sequence
-// rows are upserted in uid order, which is the order every round locks them in; each recipient
-// gets its uid's next cmd_seqs in (cmd, recipient) order. Returns the new entries in that order.
+// $1 message ids, $2/$3 the 1-based slice of each one's recipients to expand now (for a cmd to
+// subscribers: the next last - first + 1 of them past its uid cursor), $4 whether recipients are
+// left after it. The sequence rows are upserted in uid order, which is the order every round
+// locks them in; each recipient gets its uid's next cmd_seqs in (cmd, recipient) order. Returns
+// the new entries in that order.
 constexpr char kExpand[] = R"sql(
 WITH take AS (
-  SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[]) WITH ORDINALITY
-                AS t(message_id, first, last, ord)
+  SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::boolean[]) WITH ORDINALITY
+                AS t(message_id, first, last, more, ord)
 ), r AS (
   SELECT u.uid, t.message_id, c.created_ms, t.ord, u.pos
   FROM take t
   JOIN message.cmd_messages c ON c.message_id = t.message_id
-  CROSS JOIN LATERAL unnest(c.recipients[t.first:t.last]) WITH ORDINALITY AS u(uid, pos)
+  CROSS JOIN LATERAL unnest(CASE WHEN c.to_subscribers
+    THEN ARRAY(SELECT s.uid FROM message.subscribers s
+               WHERE s.channel_key = c.channel_key AND s.uid > c.expanded_after
+               ORDER BY s.uid LIMIT t.last - t.first + 1)
+    ELSE c.recipients[t.first:t.last] END) WITH ORDINALITY AS u(uid, pos)
 ), counts AS (
   SELECT uid, count(*) AS n FROM r GROUP BY uid
 ), seqs AS (
@@ -46,7 +56,8 @@ WITH take AS (
   FROM r JOIN counts USING (uid) JOIN seqs USING (uid)
 ), progress AS (
   UPDATE message.cmd_messages c
-  SET expanded = t.last, pending = t.last < cardinality(c.recipients)
+  SET expanded = c.expanded + (SELECT count(*) FROM r WHERE r.ord = t.ord), pending = t.more,
+      expanded_after = COALESCE((SELECT max(r.uid) FROM r WHERE r.ord = t.ord), c.expanded_after)
   FROM take t WHERE c.message_id = t.message_id
 ), inserted AS (
   INSERT INTO message.cmd_inbox (uid, cmd_seq, message_id, created_ms)
@@ -147,23 +158,24 @@ absl::StatusOr<ExpansionRound> CmdStore::Expand(size_t max_cmds, size_t max_reci
     pqxx::work tx(conn);
     std::vector<int64_t> ids;
     std::vector<int> firsts, lasts;
+    std::vector<std::string> more;
     size_t budget = max_recipients;
     for (const auto& row : tx.exec_params(kClaimPending, static_cast<int64_t>(max_cmds))) {
       if (budget == 0) break;
       const int expanded = row[7].as<int>();
-      const int total = row[8].as<int>();
-      const int take =
-          static_cast<int>(std::min<size_t>(budget, static_cast<size_t>(total - expanded)));
+      const int64_t left = std::max<int64_t>(row[8].as<int64_t>(), 0);
+      const int take = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(budget), left));
       budget -= take;
       ExpandedCmd& cmd = round.cmds.emplace_back();
       cmd.cmd = CmdFromRow(row, 0);
       ids.push_back(static_cast<int64_t>(cmd.cmd.message_id));
       firsts.push_back(expanded + 1);
       lasts.push_back(expanded + take);
+      more.push_back(take < left ? "true" : "false");
     }
     if (ids.empty()) return;
-    for (const auto& row :
-         tx.exec_params(kExpand, PgIntArray(ids), PgIntArray(firsts), PgIntArray(lasts))) {
+    for (const auto& row : tx.exec_params(kExpand, PgIntArray(ids), PgIntArray(firsts),
+                                          PgIntArray(lasts), PgArray(more))) {
       ExpandedCmd& cmd = round.cmds[row[0].as<size_t>() - 1];
       cmd.uids.push_back(row[1].as<std::string>());
       cmd.cmd_seqs.push_back(row[2].as<int64_t>());

@@ -148,22 +148,19 @@ SELECT pos.seq,
      WHERE m.channel_key = $1 AND m.seq > pos.seq AND m.from_uid = $2 AND m.red_dot_ordinal > 0)
 FROM pos)sql";
 
-// Recipients: a slice of the flat $10 array, or the channel's subscribers read in the same
-// statement (a large group's list never travels to the service and back).
+// Recipients: a slice of the flat $10 array, or (to_subscribers) none yet: the expander pages the
+// channel's subscribers after the ack, so the send costs the same for any group size.
 constexpr char kInsertCmds[] = R"sql(
 INSERT INTO message.cmd_messages (message_id, channel_key, from_uid, from_device_id,
-                                  client_msg_no, payload, created_ms, recipients, pending)
+                                  client_msg_no, payload, created_ms, recipients, to_subscribers,
+                                  pending)
 SELECT t.message_id, t.channel_key, t.from_uid, t.from_device_id, t.client_msg_no, t.payload,
-       t.created_ms, r.uids, cardinality(r.uids) > 0
+       t.created_ms, ($10::text[])[t.first:t.last], t.to_subscribers,
+       t.to_subscribers OR t.last >= t.first
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
             $7::bigint[], $8::int[], $9::int[], $11::boolean[])
      AS t(message_id, channel_key, from_uid, from_device_id, client_msg_no, payload, created_ms,
           first, last, to_subscribers)
-CROSS JOIN LATERAL (
-  SELECT CASE WHEN t.to_subscribers
-              THEN ARRAY(SELECT s.uid FROM message.subscribers s
-                         WHERE s.channel_key = t.channel_key ORDER BY s.uid)
-              ELSE ($10::text[])[t.first:t.last] END AS uids) r
 ON CONFLICT DO NOTHING
 RETURNING message_id)sql";
 

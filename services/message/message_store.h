@@ -34,7 +34,7 @@ struct SenderKey {
 };
 
 // A cmd message and the uids whose inboxes get it: `recipients`, or with to_subscribers the
-// subscribers of its (GROUP) channel as of the insert.
+// subscribers of its (GROUP) channel as the cmd expander pages them after the ack.
 struct CmdInsert {
   StoredMessage message;
   std::string from_device_id;

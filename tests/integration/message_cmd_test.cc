@@ -154,7 +154,8 @@ TEST_F(MessageCmdTest, TheSendStoresOnlyTheCmdAndAnExpanderFillsTheInboxesInRoun
   const std::string inbox =
       absl::StrCat("SELECT count(*) FROM message.cmd_inbox WHERE message_id = ", id);
   EXPECT_EQ(QueryInt(inbox), 0) << "acked before any per-recipient row";
-  EXPECT_EQ(cmd_column("cardinality(recipients)"), 30);
+  EXPECT_EQ(cmd_column("cardinality(recipients)"), 0) << "the send did not read the members";
+  EXPECT_EQ(cmd_column("to_subscribers::int"), 1);
   EXPECT_EQ(cmd_column("pending::int"), 1);
 
   // A round expands at most its batch; the cmd stays pending, and an expander that goes away
@@ -169,10 +170,23 @@ TEST_F(MessageCmdTest, TheSendStoresOnlyTheCmdAndAnExpanderFillsTheInboxesInRoun
   EXPECT_EQ(cmd_column("expanded"), 12);
   EXPECT_EQ(cmd_column("pending::int"), 1);
 
+  // Members are read as the expansion pages them in uid order: one who joins now with a uid past
+  // the cursor gets the cmd, one whose uid was already passed does not.
+  const std::string ahead = "zz" + testing::UniqueName("late");
+  const std::string passed = "00" + testing::UniqueName("late");
+  v1::AddSubscribersRequest add;
+  add.mutable_channel()->set_id(group);
+  add.mutable_channel()->set_type(im::common::v1::CHANNEL_TYPE_GROUP);
+  add.add_uids(ahead);
+  add.add_uids(passed);
+  ASSERT_TRUE(channels_->AddSubscribers(add).ok());
+
   CmdExpander fresh(cmd_store_.get(), fanout_.get(), {.batch = 12}, *registry_);
   ExpandAll(fresh);
-  EXPECT_EQ(QueryInt(inbox), 30);
+  EXPECT_EQ(QueryInt(inbox), 31);
   EXPECT_EQ(cmd_column("pending::int"), 0);
+  EXPECT_EQ(SyncAll(ahead, "d1").size(), 1u);
+  EXPECT_TRUE(SyncAll(passed, "d1").empty());
   for (const std::string& member : members) {
     const std::vector<v1::CmdEntry> entries = SyncAll(member, "d1");
     ASSERT_EQ(entries.size(), 1u) << member;
