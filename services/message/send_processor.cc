@@ -191,21 +191,51 @@ void SendProcessor::Validate(Work& work) const {
 }
 
 void SendProcessor::CheckMembership(std::vector<Work>& works) {
+  // Pairs to check: each group item's sender, then (for a client's cmd) its listed recipients.
   std::vector<size_t> group_items;
+  std::vector<bool> is_recipient;
   std::vector<std::string> group_ids, uids;
   for (size_t i = 0; i < works.size(); ++i) {
-    std::string group_id;
-    if (!works[i].pending() || !ParseGroupKey(works[i].key, &group_id)) continue;
-    group_items.push_back(i);
-    group_ids.push_back(std::move(group_id));
-    uids.push_back(works[i].item->from_uid());
+    Work& work = works[i];
+    if (!work.pending()) continue;
+    // A client's cmd may only go to members of its channel; business servers address anyone.
+    const bool client_addressed = work.kind == Kind::kCmd && !work.item->from_device_id().empty() &&
+                                  !work.item->recipient_uids().empty();
+    std::string group_id, low, high;
+    if (ParseGroupKey(work.key, &group_id)) {
+      group_items.push_back(i);
+      is_recipient.push_back(false);
+      group_ids.push_back(group_id);
+      uids.push_back(work.item->from_uid());
+      if (!client_addressed) continue;
+      for (const std::string& uid : work.item->recipient_uids()) {
+        group_items.push_back(i);
+        is_recipient.push_back(true);
+        group_ids.push_back(group_id);
+        uids.push_back(uid);
+      }
+    } else if (client_addressed && ParsePersonKey(work.key, &low, &high)) {
+      for (const std::string& uid : work.item->recipient_uids()) {
+        if (uid == low || uid == high) continue;
+        work.Fail(im::common::v1::REASON_CODE_PERMISSION_DENIED,
+                  absl::StrCat("a client's cmd may only go to the chat's two users, not ", uid));
+        break;
+      }
+    }
   }
   if (group_items.empty()) return;
   absl::StatusOr<std::vector<GroupAccess>> access = channels_->CheckAccess(group_ids, uids);
   if (!access.ok()) return FailPending(works, access.status());
   for (size_t j = 0; j < group_items.size(); ++j) {
     Work& work = works[group_items[j]];
-    if ((*access)[j] == GroupAccess::kNoGroup) {
+    if (!work.pending()) continue;
+    if (is_recipient[j]) {
+      if ((*access)[j] != GroupAccess::kSubscriber) {
+        work.Fail(im::common::v1::REASON_CODE_PERMISSION_DENIED,
+                  absl::StrCat("a client's cmd may only go to subscribers of group ", group_ids[j],
+                               "; ", uids[j], " is not one"));
+      }
+    } else if ((*access)[j] == GroupAccess::kNoGroup) {
       work.Fail(im::common::v1::REASON_CODE_NOT_FOUND,
                 absl::StrCat("group ", group_ids[j], " does not exist"));
     } else if ((*access)[j] == GroupAccess::kNotSubscriber && !work.item->skip_subscriber_check()) {

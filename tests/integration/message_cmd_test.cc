@@ -195,6 +195,35 @@ TEST_F(MessageCmdTest, TheSendStoresOnlyTheCmdAndAnExpanderFillsTheInboxesInRoun
   }
 }
 
+// A client's cmd (it names its device) may list only members of its channel; a business server's
+// may list anyone.
+TEST_F(MessageCmdTest, AClientsCmdGoesOnlyToMembersOfItsChannel) {
+  const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
+  const std::string stranger = testing::UniqueName("stranger");
+  const std::string group = NewGroup({a, b});
+  const auto from_client = [&](const Channel& channel, const std::vector<std::string>& uids) {
+    v1::SendItem item = Cmd(a, channel, uids, "ping");
+    item.set_skip_subscriber_check(false);
+    item.set_from_device_id("phone");
+    item.set_client_msg_no(testing::UniqueName("c"));
+    return item;
+  };
+  const std::vector<v1::SendResult> results =
+      Send({from_client(Group(group), {b}), from_client(Group(group), {b, stranger}),
+            from_client(Person(b), {b}), from_client(Person(b), {stranger})});
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].reason(), im::common::v1::REASON_CODE_SUCCESS) << results[0].message();
+  EXPECT_EQ(results[1].reason(), im::common::v1::REASON_CODE_PERMISSION_DENIED);
+  EXPECT_NE(results[1].message().find(stranger), std::string::npos) << results[1].message();
+  EXPECT_EQ(results[2].reason(), im::common::v1::REASON_CODE_SUCCESS) << results[2].message();
+  EXPECT_EQ(results[3].reason(), im::common::v1::REASON_CODE_PERMISSION_DENIED);
+
+  v1::SendItem business = Cmd(a, Person(b), {stranger}, "from the server");
+  EXPECT_EQ(SendOne(std::move(business)).reason(), im::common::v1::REASON_CODE_SUCCESS);
+  WaitInbox(stranger, 1);
+  EXPECT_EQ(SyncAll(stranger, "d1").size(), 1u) << "only the business server's cmd reached them";
+}
+
 TEST_F(MessageCmdTest, TwoDevicesHaveIndependentCursorsAndTrimmingWaitsForBoth) {
   const std::string sys = testing::UniqueName("sys"), u = testing::UniqueName("u");
   // Both devices are known before the cmds arrive.
