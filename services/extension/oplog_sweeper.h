@@ -3,12 +3,10 @@
 // idempotent.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
 
 #include "absl/time/time.h"
+#include "common/periodic_thread.h"
 #include "services/extension/extension_store.h"
 
 namespace im::extension {
@@ -21,22 +19,19 @@ class OplogSweeper {
     int64_t chunk = 10000;
   };
 
+  // Destruction stops the thread (an ongoing chunk finishes first).
   OplogSweeper(ExtensionStore* store, Options options);
-  // Stops the thread (an ongoing chunk finishes first).
-  ~OplogSweeper();
 
   // One full pass now, on the caller's thread; how many entries it deleted.
   absl::StatusOr<int64_t> SweepOnce();
 
  private:
-  void Loop();
+  void SweepAndLog();
 
   ExtensionStore* store_;
   const Options options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  // Last, so it stops before the rest goes.
+  PeriodicThread thread_;
 };
 
 }  // namespace im::extension

@@ -7,12 +7,11 @@
 //   absl::StatusOr<CmdSweep> swept = sweeper.SweepOnce(absl::Now());  // tests
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/periodic_thread.h"
 #include "services/message/cmd_store.h"
 
 namespace im::message {
@@ -26,11 +25,8 @@ class CmdSweeper {
     size_t chunk = 1000;
   };
 
+  // Destruction stops the thread after its current sweep.
   CmdSweeper(CmdStore* store, Options options) : store_(store), options_(options) {}
-  // Stops the thread after its current sweep.
-  ~CmdSweeper();
-  CmdSweeper(const CmdSweeper&) = delete;
-  CmdSweeper& operator=(const CmdSweeper&) = delete;
 
   // Sweeps every `interval` on its own thread, failures logged. Call once.
   void Start();
@@ -40,12 +36,12 @@ class CmdSweeper {
   absl::StatusOr<CmdSweep> SweepOnce(absl::Time now);
 
  private:
+  void SweepAndLog();
+
   CmdStore* store_;
   const Options options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  // Last, so it stops before the rest goes.
+  std::optional<PeriodicThread> thread_;
 };
 
 }  // namespace im::message
