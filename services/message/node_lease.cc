@@ -16,18 +16,19 @@ constexpr char kLockLeases[] = R"sql(
 SELECT pg_advisory_xact_lock(hashtextextended('message.node_leases', 0)))sql";
 
 // A released id (empty holder) was left cleanly; an expired one may have been minting until its
-// expiry.
+// expiry, up to its own ttl past its last report.
 constexpr char kFindFree[] = R"sql(
-SELECT n, COALESCE(l.last_ms, 0), COALESCE(l.holder, '') = ''
+SELECT n, COALESCE(l.last_ms, 0), COALESCE(l.holder, '') = '', COALESCE(l.ttl_ms, 0)
 FROM generate_series(0, 1023) AS n
 LEFT JOIN message.node_leases l ON l.node_id = n
 WHERE l.node_id IS NULL OR l.expires_at <= now()
 ORDER BY n LIMIT 1)sql";
 
 constexpr char kTake[] = R"sql(
-INSERT INTO message.node_leases AS l (node_id, holder, expires_at)
-VALUES ($1, $2, now() + $3 * interval '1 millisecond')
-ON CONFLICT (node_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at)sql";
+INSERT INTO message.node_leases AS l (node_id, holder, expires_at, ttl_ms)
+VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond', $3::bigint)
+ON CONFLICT (node_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at,
+                                    ttl_ms = EXCLUDED.ttl_ms)sql";
 
 // A row that still names this holder was not taken by anyone, even if it expired while Postgres
 // was out of reach, so renewing it is safe and minting may resume.
@@ -70,8 +71,8 @@ absl::StatusOr<std::unique_ptr<NodeLease>> NodeLease::Acquire(PostgresPool* pg, 
     if (rows.empty()) return;
     node_id = rows[0][0].as<int>();
     const int64_t last_ms = rows[0][1].as<int64_t>();
-    // A holder that expired may have minted until one ttl after its last report.
-    min_ms = rows[0][2].as<bool>() ? last_ms : last_ms + ttl_ms;
+    // A holder that expired may have minted until one of its ttls after its last report.
+    min_ms = rows[0][2].as<bool>() ? last_ms : last_ms + rows[0][3].as<int64_t>();
     tx.exec_params(kTake, node_id, holder, ttl_ms);
     tx.commit();
   });

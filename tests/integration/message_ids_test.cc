@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/migrations.h"
+#include "common/postgres_pool.h"
 #include "migrations_embedded.h"
 #include "services/message/id_generator.h"
 #include "services/message/node_lease.h"
@@ -21,9 +22,8 @@ class MessageIdsTest : public ::testing::Test {
     ASSERT_TRUE(migrated.ok()) << migrated.status();
   }
 
-  std::unique_ptr<NodeLease> Lease() {
-    absl::StatusOr<std::unique_ptr<NodeLease>> lease =
-        NodeLease::Acquire(pg_.get(), {.ttl = absl::Seconds(6)});
+  std::unique_ptr<NodeLease> Lease(absl::Duration ttl = absl::Seconds(6)) {
+    absl::StatusOr<std::unique_ptr<NodeLease>> lease = NodeLease::Acquire(pg_.get(), {.ttl = ttl});
     EXPECT_TRUE(lease.ok()) << lease.status();
     return lease.ok() ? *std::move(lease) : nullptr;
   }
@@ -57,6 +57,40 @@ TEST_F(MessageIdsTest, LiveLeasesNeverShareANodeId) {
   absl::StatusOr<std::vector<uint64_t>> first = ids.Next(1);
   ASSERT_TRUE(first.ok());
   EXPECT_GT(IdGenerator::UnixMsOf(first->front()), next->min_ms());
+}
+
+// A holder that crashed may have minted until its own ttl past its last report: whoever takes the
+// node id next starts above that even with a shorter ttl of its own.
+TEST_F(MessageIdsTest, AnExpiredHoldersOwnTtlBoundsTheNextFloor) {
+  std::unique_ptr<NodeLease> crashed = Lease(absl::Seconds(30));
+  ASSERT_NE(crashed, nullptr);
+  const int node = crashed->node_id();
+  const int64_t reported_ms = absl::ToUnixMillis(absl::Now());
+  // As if it crashed right after a report: the row expired and was never released.
+  absl::Status expired = pg_->Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    tx.exec_params(
+        "UPDATE message.node_leases SET expires_at = now() - interval '1 second', "
+        "last_ms = $2 WHERE node_id = $1",
+        node, reported_ms);
+    tx.commit();
+  });
+  ASSERT_TRUE(expired.ok()) << expired;
+  // Leases go to the lowest free id; hold lower ones that other tests freed meanwhile.
+  std::vector<std::unique_ptr<NodeLease>> lower;
+  std::unique_ptr<NodeLease> next;
+  while (next == nullptr && lower.size() < 64) {
+    std::unique_ptr<NodeLease> lease = Lease();
+    ASSERT_NE(lease, nullptr);
+    if (lease->node_id() == node) {
+      next = std::move(lease);
+    } else {
+      lower.push_back(std::move(lease));
+    }
+  }
+  // Only another process taking the expired id between the update and these leases prevents it.
+  if (next == nullptr) GTEST_SKIP() << "node " << node << " was taken by another process first";
+  EXPECT_GE(next->min_ms(), reported_ms + 30000);
 }
 
 TEST_F(MessageIdsTest, IdsAreUniqueAcrossGeneratorsAndIncreasing) {
