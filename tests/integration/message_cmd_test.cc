@@ -406,8 +406,11 @@ TEST_F(MessageCmdTest, ConcurrentExpandersNeitherSkipNorDuplicate) {
   std::thread t2([&] { ExpandAll(two); });
   t1.join();
   t2.join();
-  // A round that found everything held by the other may end early; finish what is left.
+  // A round that found everything held by the other may end early; finish what is left. The
+  // expanders of other test processes on this database may hold some of these cmds (SKIP LOCKED),
+  // so the readers' last pass waits until every inbox is complete.
   ExpandAll(one);
+  for (const std::string& uid : uids) WaitInbox(uid, expected[uid]);
   expanding = false;
   for (std::thread& t : readers) t.join();
 
