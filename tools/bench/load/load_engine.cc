@@ -12,6 +12,7 @@
 #include <mutex>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -47,6 +48,10 @@ struct LoadEngine::View {
   // the ranges synced so far (pushes at or below it were already fetched).
   int64_t catchup_target = 0;
   int64_t synced_to = 0;
+  // Seqs the last catch-up fetched by sync: their live push may still arrive afterwards (fan-out
+  // runs after the commit the snapshot saw), and an app drops it as already shown. Any other
+  // repeat stays a duplicate for the verifier.
+  absl::flat_hash_set<int64_t> synced_seqs;
   int64_t next_number = 0;
   int in_flight = 0;
 };
@@ -341,6 +346,7 @@ void LoadEngine::OnFrame(User& user, Frame& frame) {
         int64_t sent_ns = 0;
         if (message.payload().size() >= 8) std::memcpy(&sent_ns, message.payload().data(), 8);
         Deliver(user, view, message.message_seq(), sent_ns, /*live=*/false);
+        view.synced_seqs.insert(message.message_seq());
       }
       const int64_t before = view.synced_to;
       view.synced_to = std::max(view.synced_to, response.covered().end_seq());
@@ -402,7 +408,12 @@ void LoadEngine::OnRecv(User& user, const common::Message& message) {
     user.buffered.push_back({it->second, message.message_seq(), sent_ns});
     return;
   }
-  Deliver(user, user.views[it->second], message.message_seq(), sent_ns, /*live=*/true);
+  View& view = user.views[it->second];
+  if (view.synced_seqs.erase(message.message_seq()) > 0) {
+    counters_.overlap_dropped.fetch_add(1);
+    return;
+  }
+  Deliver(user, view, message.message_seq(), sent_ns, /*live=*/true);
 }
 
 void LoadEngine::Deliver(User& user, View& view, int64_t seq, int64_t sent_ns, bool live) {
@@ -593,6 +604,7 @@ void LoadEngine::StartCatchUp(User& user) {
   for (View& view : user.views) {
     view.catchup_target = 0;
     view.synced_to = view.last_seq;
+    view.synced_seqs.clear();
     if (view.receives) *request->add_channels() = view.seen;
   }
   Pending pending;
@@ -631,6 +643,7 @@ void LoadEngine::FinishCatchUp(User& user) {
     View& view = user.views[push.view];
     // Pushes that raced with the sync and fall inside the synced range were fetched already.
     if (push.seq <= view.synced_to) {
+      view.synced_seqs.erase(push.seq);
       counters_.overlap_dropped.fetch_add(1);
       continue;
     }
