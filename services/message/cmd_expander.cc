@@ -46,7 +46,7 @@ void CmdExpander::Wake() {
   cv_.notify_one();
 }
 
-absl::StatusOr<size_t> CmdExpander::RunRound() {
+absl::StatusOr<CmdExpander::Round> CmdExpander::RunRound() {
   absl::StatusOr<ExpansionRound> round = store_->Expand(options_.max_cmds, options_.batch);
   if (!round.ok()) {
     failures_.Increment();
@@ -70,7 +70,7 @@ absl::StatusOr<size_t> CmdExpander::RunRound() {
     }
   }
   fanout_->EnqueueByChannel(std::move(pushes));
-  return round->recipients;
+  return Round{.cmds = round->cmds.size(), .recipients = round->recipients};
 }
 
 void CmdExpander::Loop() {
@@ -82,12 +82,12 @@ void CmdExpander::Loop() {
     woken_ = false;
     lock.unlock();
     for (;;) {
-      absl::StatusOr<size_t> expanded = RunRound();
-      if (!expanded.ok()) {
-        log::Warning("cmd_expand_failed", {{"error", std::string(expanded.status().message())}});
+      absl::StatusOr<Round> round = RunRound();
+      if (!round.ok()) {
+        log::Warning("cmd_expand_failed", {{"error", std::string(round.status().message())}});
         break;
       }
-      if (*expanded == 0) break;
+      if (round->cmds == 0) break;
       std::lock_guard<std::mutex> check(mu_);
       if (stopping_) return;
     }

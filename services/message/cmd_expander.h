@@ -1,8 +1,9 @@
 // Fills the cmd inboxes after the send is acked (seed 004): the send transaction stores a cmd with
-// its recipient list only, so a cmd to a 10000-member group acks as fast as one to two uids; this
-// class then gives each recipient its inbox entry, in rounds of at most `batch` recipients, and
-// pushes each round's entries through the one fan-out path (CMD frames with each recipient's
-// cmd_seq).
+// its explicit recipient list, or for a group's subscribers no list at all, so a cmd to a
+// 10000-member group acks as fast as one to two uids; this class then reads the recipients (a
+// group's subscribers page by page in uid order) and gives each recipient its inbox entry, in
+// rounds of at most `batch` recipients, and pushes each round's entries through the one fan-out
+// path (CMD frames with each recipient's cmd_seq).
 //
 // Each round is one transaction (CmdStore::Expand), so a crash or a failed round leaves a cmd
 // exactly as far expanded as its last commit, and several replicas share the pending cmds without
@@ -12,7 +13,7 @@
 //   CmdExpander expander(&cmd_store, &fanout, {.batch = 2000}, registry);
 //   expander.Start();
 //   expander.Wake();                               // after a send batch stored cmds
-//   absl::StatusOr<size_t> n = expander.RunRound();  // tests: one round on this thread
+//   absl::StatusOr<CmdExpander::Round> n = expander.RunRound();  // tests: one round here
 #pragma once
 
 #include <condition_variable>
@@ -39,6 +40,15 @@ class CmdExpander {
     absl::Duration poll = absl::Seconds(1);
   };
 
+  // What one round did.
+  struct Round {
+    // Pending cmds it claimed (0: nothing pending that another round does not hold). A cmd whose
+    // group was deleted or has no subscribers left is finished without recipients.
+    size_t cmds = 0;
+    // Recipients that got an entry.
+    size_t recipients = 0;
+  };
+
   // Counters are registered in `registry`. Nothing runs until Start().
   CmdExpander(CmdStore* store, Fanout* fanout, Options options, prometheus::Registry& registry);
   // Stops the thread after its current round.
@@ -53,9 +63,8 @@ class CmdExpander {
   void Wake();
 
   // One round on the calling thread: expands and commits, then queues the pushes to the online
-  // recipients of this round. Returns how many recipients got an entry (0: nothing pending that
-  // another round does not hold); on a Postgres failure nothing was expanded.
-  absl::StatusOr<size_t> RunRound();
+  // recipients of this round. On a Postgres failure nothing was expanded.
+  absl::StatusOr<Round> RunRound();
 
  private:
   void Loop();

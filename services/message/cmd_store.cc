@@ -12,37 +12,51 @@ namespace {
   "c.message_id, c.channel_key, c.from_uid, c.from_device_id, c.client_msg_no, c.payload, " \
   "c.created_ms"
 
-// Oldest first, as a queue: rows another round holds are skipped, not waited for. The last column
-// is how many recipients are left: of the list, or the subscribers past the uid cursor.
-constexpr char kClaimPending[] = "SELECT " IM_CMD_COLUMNS R"sql(, c.expanded,
-       CASE WHEN c.to_subscribers
-            THEN (SELECT count(*) FROM message.subscribers s
-                  WHERE s.channel_key = c.channel_key AND s.uid > c.expanded_after)
-            ELSE cardinality(c.recipients) - c.expanded END
+// A cmd to subscribers reaches the subscribers of its live group whose uid is past `cursor`, read
+// page by page as it is expanded (a deleted group has none left). Used where `c` is the cmd row.
+#define IM_SUBSCRIBERS_PAST(cursor)                         \
+  "SELECT s.uid FROM message.subscribers s "                \
+  "WHERE s.channel_key = c.channel_key AND s.uid > " cursor \
+  " AND NOT EXISTS ("                                       \
+  "SELECT 1 FROM message.groups g WHERE g.group_id = substr(c.channel_key, 3) AND g.deleted)"
+
+// Oldest first, as a queue: rows another round holds are skipped, not waited for.
+constexpr char kClaimPending[] = "SELECT " IM_CMD_COLUMNS R"sql(
 FROM message.cmd_messages c
 WHERE c.pending
 ORDER BY c.created_ms, c.message_id
 LIMIT $1
 FOR UPDATE SKIP LOCKED)sql";
 
-// $1 message ids, $2/$3 the 1-based slice of each one's recipients to expand now (for a cmd to
-// subscribers: the next last - first + 1 of them past its uid cursor), $4 whether recipients are
-// left after it. The sequence rows are upserted in uid order, which is the order every round
-// locks them in; each recipient gets its uid's next cmd_seqs in (cmd, recipient) order. Returns
-// the new entries in that order.
+// $1 the claimed message ids, oldest first; $2 the round's recipient budget. `walk` visits them in
+// that order while budget is left and takes each one's next recipients: the next slice of its
+// list, or its next subscribers in uid order past its cursor (each page is read once, and only as
+// far as the budget reaches). The sequence rows are upserted in uid order, which is the order
+// every round locks them in; each recipient gets its uid's next cmd_seqs in (cmd, recipient)
+// order. A cmd to subscribers moves its cursor to the last uid taken and stays pending while its
+// group has a subscriber past it, seen in the same snapshot as the page. Returns the new entries
+// in (cmd, recipient) order.
 constexpr char kExpand[] = R"sql(
-WITH take AS (
-  SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::boolean[]) WITH ORDINALITY
-                AS t(message_id, first, last, more, ord)
-), r AS (
-  SELECT u.uid, t.message_id, c.created_ms, t.ord, u.pos
-  FROM take t
+WITH RECURSIVE claimed AS (
+  SELECT t.ord, c.message_id, c.channel_key, c.created_ms, c.to_subscribers, c.recipients,
+         c.expanded, c.expanded_after
+  FROM unnest($1::bigint[]) WITH ORDINALITY AS t(message_id, ord)
   JOIN message.cmd_messages c ON c.message_id = t.message_id
-  CROSS JOIN LATERAL unnest(CASE WHEN c.to_subscribers
-    THEN ARRAY(SELECT s.uid FROM message.subscribers s
-               WHERE s.channel_key = c.channel_key AND s.uid > c.expanded_after
-               ORDER BY s.uid LIMIT t.last - t.first + 1)
-    ELSE c.recipients[t.first:t.last] END) WITH ORDINALITY AS u(uid, pos)
+), walk AS (
+  SELECT 0::bigint AS ord, $2::int AS budget, '{}'::text[] AS uids
+  UNION ALL
+  SELECT c.ord, w.budget - cardinality(p.uids), p.uids
+  FROM walk w
+  JOIN claimed c ON c.ord = w.ord + 1
+  CROSS JOIN LATERAL (SELECT CASE WHEN c.to_subscribers
+    THEN ARRAY()sql" IM_SUBSCRIBERS_PAST("c.expanded_after") R"sql( ORDER BY s.uid LIMIT w.budget)
+    ELSE c.recipients[c.expanded + 1:c.expanded + w.budget] END AS uids) p
+  WHERE w.budget > 0
+), r AS (
+  SELECT u.uid, c.message_id, c.created_ms, w.ord, u.pos
+  FROM walk w
+  JOIN claimed c ON c.ord = w.ord
+  CROSS JOIN LATERAL unnest(w.uids) WITH ORDINALITY AS u(uid, pos)
 ), counts AS (
   SELECT uid, count(*) AS n FROM r GROUP BY uid
 ), seqs AS (
@@ -56,14 +70,23 @@ WITH take AS (
   FROM r JOIN counts USING (uid) JOIN seqs USING (uid)
 ), progress AS (
   UPDATE message.cmd_messages c
-  SET expanded = c.expanded + (SELECT count(*) FROM r WHERE r.ord = t.ord), pending = t.more,
-      expanded_after = COALESCE((SELECT max(r.uid) FROM r WHERE r.ord = t.ord), c.expanded_after)
-  FROM take t WHERE c.message_id = t.message_id
+  SET expanded = c.expanded + cardinality(w.uids),
+      expanded_after = CASE WHEN c.to_subscribers
+                            THEN COALESCE(w.uids[cardinality(w.uids)], c.expanded_after)
+                            ELSE c.expanded_after END,
+      pending = CASE WHEN c.to_subscribers
+                     THEN EXISTS ()sql" IM_SUBSCRIBERS_PAST(
+    "COALESCE(w.uids[cardinality(w.uids)], c.expanded_after)") R"sql()
+                     ELSE c.expanded + cardinality(w.uids) < cardinality(c.recipients) END
+  FROM walk w JOIN claimed walked ON walked.ord = w.ord
+  WHERE c.message_id = walked.message_id
 ), inserted AS (
   INSERT INTO message.cmd_inbox (uid, cmd_seq, message_id, created_ms)
   SELECT uid, cmd_seq, message_id, created_ms FROM numbered
 )
 SELECT ord, uid, cmd_seq FROM numbered ORDER BY ord, pos)sql";
+
+#undef IM_SUBSCRIBERS_PAST
 
 // Device registration and trimming of a uid exclude each other (shared vs exclusive advisory
 // lock), so a trim either sees a new device's row or happens before that device reads anything.
@@ -157,25 +180,14 @@ absl::StatusOr<ExpansionRound> CmdStore::Expand(size_t max_cmds, size_t max_reci
     round = ExpansionRound{};
     pqxx::work tx(conn);
     std::vector<int64_t> ids;
-    std::vector<int> firsts, lasts;
-    std::vector<std::string> more;
-    size_t budget = max_recipients;
     for (const auto& row : tx.exec_params(kClaimPending, static_cast<int64_t>(max_cmds))) {
-      if (budget == 0) break;
-      const int expanded = row[7].as<int>();
-      const int64_t left = std::max<int64_t>(row[8].as<int64_t>(), 0);
-      const int take = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(budget), left));
-      budget -= take;
       ExpandedCmd& cmd = round.cmds.emplace_back();
       cmd.cmd = CmdFromRow(row, 0);
       ids.push_back(static_cast<int64_t>(cmd.cmd.message_id));
-      firsts.push_back(expanded + 1);
-      lasts.push_back(expanded + take);
-      more.push_back(take < left ? "true" : "false");
     }
     if (ids.empty()) return;
-    for (const auto& row : tx.exec_params(kExpand, PgIntArray(ids), PgIntArray(firsts),
-                                          PgIntArray(lasts), PgArray(more))) {
+    for (const auto& row :
+         tx.exec_params(kExpand, PgIntArray(ids), static_cast<int64_t>(max_recipients))) {
       ExpandedCmd& cmd = round.cmds[row[0].as<size_t>() - 1];
       cmd.uids.push_back(row[1].as<std::string>());
       cmd.cmd_seqs.push_back(row[2].as<int64_t>());

@@ -33,7 +33,8 @@ struct ExpandedCmd {
 
 // What one expansion round committed.
 struct ExpansionRound {
-  // Oldest cmd first; recipients in the cmd's recipient order.
+  // Every claimed cmd, oldest first (those past the round's budget with no uids); recipients in
+  // the cmd's recipient order (a cmd to subscribers: uid order).
   std::vector<ExpandedCmd> cmds;
   size_t recipients = 0;
 };
@@ -61,10 +62,11 @@ class CmdStore {
   explicit CmdStore(PostgresPool* pg) : pg_(pg) {}
 
   // One transaction: claims up to `max_cmds` pending cmds, oldest first, skipping those another
-  // round holds; gives the next up to `max_recipients` of their recipients (in cmd order) inbox
-  // rows with the next cmd_seqs of each uid (sequence rows locked in uid order, so concurrent
-  // rounds cannot deadlock, and held to commit, so a uid's cmd_seqs commit in increasing order);
-  // advances the cmds' progress; commits. Nothing is changed when it fails.
+  // round holds; gives the next up to `max_recipients` of their recipients (in cmd order; for a
+  // cmd to subscribers, the group's subscribers past its uid cursor, read now) inbox rows with
+  // the next cmd_seqs of each uid (sequence rows locked in uid order, so concurrent rounds cannot
+  // deadlock, and held to commit, so a uid's cmd_seqs commit in increasing order); advances the
+  // cmds' progress (count, uid cursor, pending); commits. Nothing is changed when it fails.
   absl::StatusOr<ExpansionRound> Expand(size_t max_cmds, size_t max_recipients);
 
   // Registers the device (or marks it seen at now_ms) and returns its entries with cmd_seq above

@@ -103,9 +103,9 @@ class MessageCmdTest : public MessageFixture {
   // Runs rounds of `expander` until one finds nothing.
   static void ExpandAll(CmdExpander& expander) {
     for (;;) {
-      absl::StatusOr<size_t> n = expander.RunRound();
+      absl::StatusOr<CmdExpander::Round> n = expander.RunRound();
       ASSERT_TRUE(n.ok()) << n.status();
-      if (*n == 0) return;
+      if (n->cmds == 0) return;
     }
   }
 };
@@ -139,17 +139,23 @@ TEST_F(MessageCmdTest, EachRecipientHasItsOwnSequence) {
   EXPECT_GT(of_a[0].expires_at(), of_a[0].message().timestamp());
 }
 
-TEST_F(MessageCmdTest, TheSendStoresOnlyTheCmdAndAnExpanderFillsTheInboxesInRounds) {
+TEST_F(MessageCmdTest, AGroupCmdIsExpandedInRoundsAlongTheSubscribersInUidOrder) {
   StopCmdExpander();
   const std::string sys = testing::UniqueName("sys");
   std::vector<std::string> members;
   for (int i = 0; i < 30; ++i) members.push_back(testing::UniqueName("m"));
   const std::string group = NewGroup(members);
   const uint64_t id = SendCmds({Cmd(sys, Group(group), {}, "to all")}).at(0);
+  const std::string row = absl::StrCat(" FROM message.cmd_messages WHERE message_id = ", id);
   // A column of the cmd's row; -1 when there is no row.
   const auto cmd_column = [&](const std::string& column) {
-    return QueryInt(absl::StrCat("SELECT COALESCE((SELECT ", column,
-                                 " FROM message.cmd_messages WHERE message_id = ", id, "), -1)"));
+    return QueryInt(absl::StrCat("SELECT COALESCE((SELECT ", column, row, "), -1)"));
+  };
+  // Whether the uid cursor is the n-th subscriber in uid order (as Postgres orders them).
+  const auto cursor_at = [&](int n) {
+    return cmd_column(absl::StrCat(
+        "(expanded_after = (SELECT uid FROM message.subscribers WHERE channel_key = 'g:", group,
+        "' ORDER BY uid OFFSET ", n - 1, " LIMIT 1))::int"));
   };
   const std::string inbox =
       absl::StrCat("SELECT count(*) FROM message.cmd_inbox WHERE message_id = ", id);
@@ -158,41 +164,143 @@ TEST_F(MessageCmdTest, TheSendStoresOnlyTheCmdAndAnExpanderFillsTheInboxesInRoun
   EXPECT_EQ(cmd_column("to_subscribers::int"), 1);
   EXPECT_EQ(cmd_column("pending::int"), 1);
 
-  // A round expands at most its batch; the cmd stays pending, and an expander that goes away
-  // (a crash after its commit) leaves it for the next one.
+  // A round expands at most its batch, the first subscribers in uid order; the cmd stays pending
+  // with the cursor on the last of them, and an expander that goes away (a crash after its
+  // commit) leaves it for the next one.
   {
     CmdExpander first(cmd_store_.get(), fanout_.get(), {.batch = 12}, *registry_);
-    absl::StatusOr<size_t> n = first.RunRound();
+    absl::StatusOr<CmdExpander::Round> n = first.RunRound();
     ASSERT_TRUE(n.ok()) << n.status();
-    EXPECT_EQ(*n, 12u);
+    EXPECT_EQ(n->recipients, 12u);
   }
   EXPECT_EQ(QueryInt(inbox), 12);
   EXPECT_EQ(cmd_column("expanded"), 12);
+  EXPECT_EQ(cursor_at(12), 1);
   EXPECT_EQ(cmd_column("pending::int"), 1);
+  EXPECT_EQ(QueryInt(absl::StrCat("SELECT count(*) FROM message.cmd_inbox i JOIN "
+                                  "message.subscribers s ON s.uid = i.uid AND s.channel_key = 'g:",
+                                  group, "' WHERE i.message_id = ", id, " AND s.uid <= (SELECT ",
+                                  "expanded_after", row, ")")),
+            12)
+      << "exactly the subscribers up to the cursor have entries";
 
-  // Members are read as the expansion pages them in uid order: one who joins now with a uid past
-  // the cursor gets the cmd, one whose uid was already passed does not.
+  // Members are read as the expansion pages them: one who joins now with a uid past the cursor
+  // gets the cmd, one whose uid was already passed does not, and one who leaves before the
+  // cursor reaches them does not.
   const std::string ahead = "zz" + testing::UniqueName("late");
   const std::string passed = "00" + testing::UniqueName("late");
   v1::AddSubscribersRequest add;
-  add.mutable_channel()->set_id(group);
-  add.mutable_channel()->set_type(im::common::v1::CHANNEL_TYPE_GROUP);
+  *add.mutable_channel() = Group(group);
   add.add_uids(ahead);
   add.add_uids(passed);
   ASSERT_TRUE(channels_->AddSubscribers(add).ok());
+  // A member past the cursor, as Postgres orders uids.
+  std::string leaver;
+  for (const std::string& member : members) {
+    if (cmd_column(absl::StrCat("('", member, "' > expanded_after)::int")) == 1) leaver = member;
+  }
+  ASSERT_FALSE(leaver.empty());
+  v1::RemoveSubscribersRequest remove;
+  *remove.mutable_channel() = Group(group);
+  remove.add_uids(leaver);
+  ASSERT_TRUE(channels_->RemoveSubscribers(remove).ok());
 
+  // The next rounds continue from the cursor (12 + 12 + 6 of the 30 subscribers now there).
   CmdExpander fresh(cmd_store_.get(), fanout_.get(), {.batch = 12}, *registry_);
-  ExpandAll(fresh);
-  EXPECT_EQ(QueryInt(inbox), 31);
+  std::vector<size_t> rounds;
+  for (;;) {
+    absl::StatusOr<CmdExpander::Round> n = fresh.RunRound();
+    ASSERT_TRUE(n.ok()) << n.status();
+    if (n->cmds == 0) break;
+    rounds.push_back(n->recipients);
+  }
+  EXPECT_EQ(rounds, std::vector<size_t>({12, 6}));
+  EXPECT_EQ(QueryInt(inbox), 30);
+  EXPECT_EQ(cmd_column("expanded"), 30);
   EXPECT_EQ(cmd_column("pending::int"), 0);
+  EXPECT_EQ(cmd_column(absl::StrCat("(expanded_after = '", ahead, "')::int")), 1);
+  EXPECT_EQ(QueryInt(absl::StrCat(
+                "SELECT count(DISTINCT uid) FROM message.cmd_inbox WHERE message_id = ", id)),
+            30)
+      << "nobody twice";
   EXPECT_EQ(SyncAll(ahead, "d1").size(), 1u);
   EXPECT_TRUE(SyncAll(passed, "d1").empty());
+  EXPECT_TRUE(SyncAll(leaver, "d1").empty());
   for (const std::string& member : members) {
+    if (member == leaver) continue;
     const std::vector<v1::CmdEntry> entries = SyncAll(member, "d1");
     ASSERT_EQ(entries.size(), 1u) << member;
     EXPECT_EQ(entries[0].message().message_id(), id);
     EXPECT_EQ(entries[0].message().channel().id(), group);
   }
+}
+
+// One round's batch is shared by the cmds in send order, whatever their kind; a group that was
+// deleted or has no subscribers finishes its cmd with no recipients without ending the rounds.
+TEST_F(MessageCmdTest, GroupAndListCmdsShareARoundAndEmptyGroupsFinishWithNobody) {
+  StopCmdExpander();
+  const std::string sys = testing::UniqueName("sys");
+  std::vector<std::string> uids;
+  for (int i = 0; i < 5; ++i) uids.push_back(testing::UniqueName("u"));
+  // The sender is a member: its other devices get the cmd too.
+  const std::string g1 = NewGroup(uids), g2 = NewGroup({uids[0], uids[1], uids[2]});
+  const std::string empty = NewGroup({}), doomed = NewGroup(uids);
+  std::vector<uint64_t> ids;
+  for (v1::SendItem item : {Cmd(sys, Group(empty), {}, "nobody"), Cmd(uids[0], Group(g1), {}, "g1"),
+                            Cmd(sys, Person(uids[4]), {uids[3], uids[4]}, "list"),
+                            Cmd(sys, Group(doomed), {}, "x"), Cmd(sys, Group(g2), {}, "g2")}) {
+    // One by one, so that they are claimed in this order.
+    ids.push_back(SendCmds({std::move(item)}).at(0));
+  }
+  v1::DeleteGroupRequest deletion;
+  deletion.set_group_id(doomed);
+  ASSERT_TRUE(channels_->DeleteGroup(deletion).ok());
+
+  const auto entries_of = [&](uint64_t id) {
+    return QueryInt(absl::StrCat("SELECT count(*) FROM message.cmd_inbox WHERE message_id = ", id));
+  };
+  const auto pending = [&](uint64_t id) {
+    return QueryInt(
+        absl::StrCat("SELECT pending::int FROM message.cmd_messages WHERE message_id = ", id));
+  };
+  CmdExpander expander(cmd_store_.get(), fanout_.get(), {.batch = 8}, *registry_);
+  absl::StatusOr<CmdExpander::Round> first = expander.RunRound();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->recipients, 8u);
+  // 0 (empty) + 5 (g1) + 2 (list) + 0 (deleted) + 1 of g2.
+  EXPECT_EQ(std::vector<int64_t>({entries_of(ids[0]), entries_of(ids[1]), entries_of(ids[2]),
+                                  entries_of(ids[3]), entries_of(ids[4])}),
+            std::vector<int64_t>({0, 5, 2, 0, 1}));
+  EXPECT_EQ(std::vector<int64_t>({pending(ids[0]), pending(ids[1]), pending(ids[2]),
+                                  pending(ids[3]), pending(ids[4])}),
+            std::vector<int64_t>({0, 0, 0, 0, 1}));
+  absl::StatusOr<CmdExpander::Round> second = expander.RunRound();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->recipients, 2u);
+  EXPECT_EQ(entries_of(ids[4]), 3);
+  EXPECT_EQ(pending(ids[4]), 0);
+
+  // The sender's own inbox has its group cmd; uids[0..2] have g1's and g2's, in send order.
+  for (int i = 0; i < 5; ++i) {
+    std::vector<std::string> payloads;
+    for (const v1::CmdEntry& entry : SyncAll(uids[i], "d1")) {
+      payloads.push_back(entry.message().payload());
+    }
+    EXPECT_EQ(payloads, i < 3 ? std::vector<std::string>({"g1", "g2"})
+                              : std::vector<std::string>({"g1", "list"}))
+        << i;
+  }
+
+  // Only empty cmds pending: the round finishes them, and a round reports it claimed them.
+  const uint64_t none = SendCmds({Cmd(sys, Group(empty), {}, "nobody")}).at(0);
+  absl::StatusOr<CmdExpander::Round> only_empty = expander.RunRound();
+  ASSERT_TRUE(only_empty.ok()) << only_empty.status();
+  EXPECT_GE(only_empty->cmds, 1u);
+  EXPECT_EQ(only_empty->recipients, 0u);
+  EXPECT_EQ(pending(none), 0);
+  absl::StatusOr<CmdExpander::Round> idle = expander.RunRound();
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_EQ(idle->cmds, 0u);
 }
 
 // A client's cmd (it names its device) may list only members of its channel; a business server's
