@@ -1,6 +1,8 @@
 #include "common/postgres_pool.h"
 
+#include <cstring>
 #include <memory>
+#include <stdexcept>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -42,10 +44,10 @@ std::string WithConnectionDefaults(std::string dsn) {
 PostgresPool::PostgresPool(Options options)
     : options_(std::move(options)),
       pool_(options_.size, options_.acquire_timeout,
-            [this]() -> absl::StatusOr<std::unique_ptr<pqxx::connection>> {
+            [this]() -> absl::StatusOr<std::unique_ptr<Connection>> {
               try {
-                auto conn = std::make_unique<pqxx::connection>(options_.dsn);
-                pqxx::nontransaction setup(*conn);
+                auto conn = std::make_unique<Connection>(options_.dsn);
+                pqxx::nontransaction setup(conn->conn);
                 setup.exec(absl::StrCat("SET statement_timeout = ",
                                         absl::ToInt64Milliseconds(options_.statement_timeout)));
                 setup.commit();
@@ -59,11 +61,12 @@ PostgresPool::PostgresPool(Options options)
 }
 
 absl::Status PostgresPool::Run(absl::FunctionRef<void(pqxx::connection&)> fn) {
-  absl::StatusOr<ConnectionPool<pqxx::connection>::Lease> lease = pool_.Acquire();
+  absl::StatusOr<ConnectionPool<Connection>::Lease> lease = pool_.Acquire();
   if (!lease.ok()) return lease.status();
   absl::Status status;
   try {
-    fn(**lease);
+    DefineStatements(**lease);
+    fn((*lease)->conn);
     return absl::OkStatus();
   } catch (const pqxx::broken_connection& e) {
     status = absl::UnavailableError(absl::StrCat("postgres connection lost: ", e.what()));
@@ -74,8 +77,34 @@ absl::Status PostgresPool::Run(absl::FunctionRef<void(pqxx::connection&)> fn) {
   } catch (const std::exception& e) {
     status = absl::InternalError(absl::StrCat("postgres: ", e.what()));
   }
-  if (absl::IsUnavailable(status) || !(*lease)->is_open()) lease->MarkBroken();
+  if (absl::IsUnavailable(status) || !(*lease)->conn.is_open()) lease->MarkBroken();
   return status;
+}
+
+void PostgresPool::Prepare(std::initializer_list<PgStatement> statements) {
+  std::lock_guard<std::mutex> lock(statements_mu_);
+  for (const PgStatement& statement : statements) {
+    bool known = false;
+    for (const PgStatement& existing : statements_) {
+      if (std::strcmp(existing.name, statement.name) != 0) continue;
+      if (std::strcmp(existing.sql, statement.sql) != 0) {
+        throw std::logic_error(
+            absl::StrCat("prepared statement ", statement.name, " registered with two texts"));
+      }
+      known = true;
+    }
+    if (!known) statements_.push_back(statement);
+  }
+  statement_count_.store(statements_.size(), std::memory_order_release);
+}
+
+void PostgresPool::DefineStatements(Connection& connection) {
+  if (connection.prepared == statement_count_.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(statements_mu_);
+  for (; connection.prepared < statements_.size(); ++connection.prepared) {
+    const PgStatement& statement = statements_[connection.prepared];
+    connection.conn.prepare(statement.name, statement.sql);
+  }
 }
 
 absl::Status PostgresPool::Ping() {

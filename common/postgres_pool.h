@@ -3,8 +3,18 @@
 //
 //   PostgresPool pg({.dsn = "postgresql://127.0.0.1:5432/im"});
 //   absl::Status s = pg.Run([&](pqxx::connection& c) { pqxx::work tx(c); ...; tx.commit(); });
+//
+// A store's hot statements are prepared once per connection instead of parsed and planned on every
+// call:
+//
+//   constexpr PgStatement kFind{"store_find", "SELECT ... WHERE id = $1"};
+//   pg.Prepare({kFind});                                   // once, e.g. in the store's constructor
+//   pg.Run([&](pqxx::connection& c) { pqxx::work tx(c); tx.exec_prepared(kFind.name, id); ... });
 #pragma once
 
+#include <atomic>
+#include <initializer_list>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -16,6 +26,12 @@
 #include "common/connection_pool.h"
 
 namespace im {
+
+// A named statement. The name is unique per pool; by convention it starts with the store's schema.
+struct PgStatement {
+  const char* name;
+  const char* sql;
+};
 
 class PostgresPool {
  public:
@@ -37,9 +53,27 @@ class PostgresPool {
   // OK when a connection answers `SELECT 1`.
   absl::Status Ping();
 
+  // Every connection, open now or opened later (also after a reconnect), defines these before its
+  // next Run, so `fn` can run them with exec_prepared; libpqxx sends the definition to the server
+  // on a connection's first use. Registering a name again with the same text does nothing; with a
+  // different text it throws std::logic_error (two stores chose one name).
+  void Prepare(std::initializer_list<PgStatement> statements);
+
  private:
+  struct Connection {
+    explicit Connection(const std::string& dsn) : conn(dsn) {}
+    pqxx::connection conn;
+    // How many of statements_ this connection has defined (they are only ever appended).
+    size_t prepared = 0;
+  };
+
+  void DefineStatements(Connection& connection);
+
   Options options_;
-  ConnectionPool<pqxx::connection> pool_;
+  ConnectionPool<Connection> pool_;
+  std::mutex statements_mu_;
+  std::vector<PgStatement> statements_;
+  std::atomic<size_t> statement_count_{0};
 };
 
 // A Postgres array literal for a `$n::text[]` (or `::bigint[]`) parameter, so a batch travels in

@@ -12,37 +12,39 @@ namespace {
   "channel_key, read_seq, read_red_dots, read_own_red_dots, deleted, deleted_to_seq, pinned, " \
   "muted, version, updated_ms"
 
-constexpr char kUserVersion[] = "SELECT version FROM conversation.users WHERE uid = $1";
+constexpr PgStatement kUserVersion{"conversation_user_version",
+                                   "SELECT version FROM conversation.users WHERE uid = $1"};
 
-constexpr char kListRows[] = "SELECT " IM_CONVERSATION_COLUMNS R"sql(
-FROM conversation.conversations WHERE uid = $1)sql";
+constexpr PgStatement kListRows{"conversation_list_rows", "SELECT " IM_CONVERSATION_COLUMNS R"sql(
+FROM conversation.conversations WHERE uid = $1)sql"};
 
-constexpr char kGetRows[] = "SELECT " IM_CONVERSATION_COLUMNS R"sql(
-FROM conversation.conversations WHERE uid = $1 AND channel_key = ANY($2::text[]))sql";
+constexpr PgStatement kGetRows{"conversation_get_rows", "SELECT " IM_CONVERSATION_COLUMNS R"sql(
+FROM conversation.conversations WHERE uid = $1 AND channel_key = ANY($2::text[]))sql"};
 
-constexpr char kLockUser[] = "SELECT version FROM conversation.users WHERE uid = $1 FOR UPDATE";
+constexpr PgStatement kLockUser{"conversation_lock_user",
+                                "SELECT version FROM conversation.users WHERE uid = $1 FOR UPDATE"};
 
-constexpr char kLockRow[] = "SELECT " IM_CONVERSATION_COLUMNS R"sql(
-FROM conversation.conversations WHERE uid = $1 AND channel_key = $2)sql";
+constexpr PgStatement kLockRow{"conversation_lock_row", "SELECT " IM_CONVERSATION_COLUMNS R"sql(
+FROM conversation.conversations WHERE uid = $1 AND channel_key = $2)sql"};
 
-constexpr char kBumpUser[] = R"sql(
-UPDATE conversation.users SET version = version + 1 WHERE uid = $1 RETURNING version)sql";
+constexpr PgStatement kBumpUser{"conversation_bump_user", R"sql(
+UPDATE conversation.users SET version = version + 1 WHERE uid = $1 RETURNING version)sql"};
 
-constexpr char kUpdateRow[] = R"sql(
+constexpr PgStatement kUpdateRow{"conversation_update_row", R"sql(
 UPDATE conversation.conversations
 SET read_seq = $3, read_red_dots = $4, read_own_red_dots = $5, deleted = $6, deleted_to_seq = $7,
     pinned = $8, muted = $9, version = $10, updated_ms = $11
-WHERE uid = $1 AND channel_key = $2)sql";
+WHERE uid = $1 AND channel_key = $2)sql"};
 
 // New users start at version 1, so a cursor taken before the user had any conversation (version 0)
 // sees the first one as a change. Locks are taken in uid order.
-constexpr char kBumpUsers[] = R"sql(
+constexpr PgStatement kBumpUsers{"conversation_bump_users", R"sql(
 INSERT INTO conversation.users AS u (uid, version)
 SELECT DISTINCT uid, 1 FROM unnest($1::text[]) AS t(uid) ORDER BY uid
 ON CONFLICT (uid) DO UPDATE SET version = u.version + 1
-RETURNING uid, version)sql";
+RETURNING uid, version)sql"};
 
-constexpr char kInsertRows[] = R"sql(
+constexpr PgStatement kInsertRows{"conversation_insert_rows", R"sql(
 INSERT INTO conversation.conversations (uid, channel_key, read_seq, read_red_dots,
                                         read_own_red_dots, version, updated_ms)
 SELECT t.uid, t.channel_key, t.read_seq, t.red_dots, t.own_red_dots, u.version, $6
@@ -50,14 +52,14 @@ FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
      AS t(uid, channel_key, read_seq, red_dots, own_red_dots)
 JOIN conversation.users u ON u.uid = t.uid
 ON CONFLICT DO NOTHING
-RETURNING 1)sql";
+RETURNING 1)sql"};
 
-constexpr char kLockUsers[] = R"sql(
-SELECT uid FROM conversation.users WHERE uid = ANY($1::text[]) ORDER BY uid FOR UPDATE)sql";
+constexpr PgStatement kLockUsers{"conversation_lock_users", R"sql(
+SELECT uid FROM conversation.users WHERE uid = ANY($1::text[]) ORDER BY uid FOR UPDATE)sql"};
 
 // Users locked above; bumps those with at least one position that moves, then moves them with
 // the new version.
-constexpr char kAdvanceReads[] = R"sql(
+constexpr PgStatement kAdvanceReads{"conversation_advance_reads", R"sql(
 WITH t AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
          AS t(uid, channel_key, read_seq, red_dots, own_red_dots)
@@ -74,7 +76,7 @@ UPDATE conversation.conversations c
 SET read_seq = m.read_seq, read_red_dots = m.red_dots, read_own_red_dots = m.own_red_dots,
     version = b.version, updated_ms = $6
 FROM moving m JOIN bumped b ON b.uid = m.uid
-WHERE c.uid = m.uid AND c.channel_key = m.channel_key)sql";
+WHERE c.uid = m.uid AND c.channel_key = m.channel_key)sql"};
 
 #undef IM_CONVERSATION_COLUMNS
 
@@ -116,15 +118,20 @@ ChangeResult Changed(const ConversationRow& before, const ConversationChange& ch
 
 }  // namespace
 
+ConversationStore::ConversationStore(PostgresPool* pg) : pg_(pg) {
+  pg_->Prepare({kUserVersion, kListRows, kGetRows, kLockUser, kLockRow, kBumpUser, kUpdateRow,
+                kBumpUsers, kInsertRows, kLockUsers, kAdvanceReads});
+}
+
 absl::StatusOr<UserConversations> ConversationStore::List(const std::string& uid) {
   UserConversations out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     // One snapshot for both, so the version covers exactly the rows read.
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn);
     out = UserConversations{};
-    const pqxx::result version = tx.exec_params(kUserVersion, uid);
+    const pqxx::result version = tx.exec_prepared(kUserVersion.name, uid);
     if (!version.empty()) out.version = version[0][0].as<int64_t>();
-    const pqxx::result rows = tx.exec_params(kListRows, uid);
+    const pqxx::result rows = tx.exec_prepared(kListRows.name, uid);
     out.rows.reserve(rows.size());
     for (const auto& row : rows) out.rows.push_back(FromRow(row));
     tx.commit();
@@ -139,7 +146,7 @@ absl::StatusOr<std::vector<ConversationRow>> ConversationStore::Get(
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::read_transaction tx(conn);
     out.clear();
-    for (const auto& row : tx.exec_params(kGetRows, uid, PgArray(channel_keys))) {
+    for (const auto& row : tx.exec_prepared(kGetRows.name, uid, PgArray(channel_keys))) {
       out.push_back(FromRow(row));
     }
   });
@@ -163,9 +170,9 @@ absl::StatusOr<uint32_t> ConversationStore::Ensure(const std::vector<EnsureRow>&
   uint32_t created = 0;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
-    tx.exec_params(kBumpUsers, uid_array);
-    created = tx.exec_params(kInsertRows, uid_array, PgArray(keys), PgIntArray(seqs),
-                             PgIntArray(red_dots), PgIntArray(own), now_ms)
+    tx.exec_prepared(kBumpUsers.name, uid_array);
+    created = tx.exec_prepared(kInsertRows.name, uid_array, PgArray(keys), PgIntArray(seqs),
+                               PgIntArray(red_dots), PgIntArray(own), now_ms)
                   .size();
     tx.commit();
   });
@@ -181,17 +188,17 @@ absl::StatusOr<ChangeResult> ConversationStore::Apply(const std::string& uid,
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
     result.reset();
-    if (tx.exec_params(kLockUser, uid).empty()) return;
-    const pqxx::result current = tx.exec_params(kLockRow, uid, channel_key);
+    if (tx.exec_prepared(kLockUser.name, uid).empty()) return;
+    const pqxx::result current = tx.exec_prepared(kLockRow.name, uid, channel_key);
     if (current.empty()) return;
     result = Changed(FromRow(current[0]), change);
     if (result->changed) {
       ConversationRow& row = result->row;
-      row.version = tx.exec_params(kBumpUser, uid)[0][0].as<int64_t>();
+      row.version = tx.exec_prepared(kBumpUser.name, uid)[0][0].as<int64_t>();
       row.updated_ms = now_ms;
-      tx.exec_params(kUpdateRow, uid, channel_key, row.read.read_seq, row.read.red_dots,
-                     row.read.own_red_dots, row.deleted, row.deleted_to_seq, row.pinned, row.muted,
-                     row.version, row.updated_ms);
+      tx.exec_prepared(kUpdateRow.name, uid, channel_key, row.read.read_seq, row.read.red_dots,
+                       row.read.own_red_dots, row.deleted, row.deleted_to_seq, row.pinned,
+                       row.muted, row.version, row.updated_ms);
     }
     tx.commit();
   });
@@ -224,9 +231,9 @@ absl::Status ConversationStore::AdvanceReads(const std::vector<ReadAdvanceRow>& 
   const std::string uid_array = PgArray(uids);
   return pg_->Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
-    tx.exec_params(kLockUsers, uid_array);
-    tx.exec_params(kAdvanceReads, uid_array, PgArray(keys), PgIntArray(seqs), PgIntArray(red_dots),
-                   PgIntArray(own), now_ms);
+    tx.exec_prepared(kLockUsers.name, uid_array);
+    tx.exec_prepared(kAdvanceReads.name, uid_array, PgArray(keys), PgIntArray(seqs),
+                     PgIntArray(red_dots), PgIntArray(own), now_ms);
     tx.commit();
   });
 }

@@ -73,7 +73,8 @@ struct ChangeResult {
 
 class ConversationStore {
  public:
-  explicit ConversationStore(PostgresPool* pg) : pg_(pg) {}
+  // Registers the store's statements with `pg` (PostgresPool::Prepare).
+  explicit ConversationStore(PostgresPool* pg);
 
   absl::StatusOr<UserConversations> List(const std::string& uid);
 

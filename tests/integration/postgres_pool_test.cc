@@ -1,0 +1,99 @@
+// PostgresPool::Prepare against the real test Postgres: registered statements run by name on the
+// connection that was open before they were registered, and again on the connection that replaces
+// one the server dropped.
+#include "common/postgres_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/test_env.h"
+
+namespace im {
+namespace {
+
+constexpr PgStatement kAdd{"pool_test_add", "SELECT $1::int + $2::int"};
+constexpr PgStatement kLabel{"pool_test_label", "SELECT 'label-' || $1::text"};
+
+PostgresPool::Options OneConnection() { return {.dsn = testing::PostgresDsn(), .size = 1}; }
+
+// The backend pid of the pool's connection, and whether the server knows `name` as a prepared
+// statement of that session.
+struct Session {
+  int pid = 0;
+  bool server_knows = false;
+};
+
+Session Inspect(PostgresPool& pg, const char* name) {
+  Session session;
+  const absl::Status status = pg.Run([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn);
+    session.pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+    session.server_knows =
+        tx.exec_params1("SELECT count(*) FROM pg_prepared_statements WHERE name = $1", name)[0]
+            .as<int>() == 1;
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  return session;
+}
+
+absl::StatusOr<int> Add(PostgresPool& pg, int a, int b) {
+  int sum = 0;
+  const absl::Status status = pg.Run([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn);
+    sum = tx.exec_prepared1(kAdd.name, a, b)[0].as<int>();
+  });
+  if (!status.ok()) return status;
+  return sum;
+}
+
+TEST(PostgresPoolTest, PreparedStatementsRunOnOpenAndReopenedConnections) {
+  PostgresPool pg(OneConnection());
+  // The connection opens before anything is registered.
+  const Session first = Inspect(pg, kAdd.name);
+  ASSERT_NE(first.pid, 0);
+  EXPECT_FALSE(first.server_knows);
+
+  pg.Prepare({kAdd});
+  ASSERT_EQ(Add(pg, 2, 3).value_or(-1), 5);
+  Session now = Inspect(pg, kAdd.name);
+  EXPECT_EQ(now.pid, first.pid);
+  EXPECT_TRUE(now.server_knows);
+
+  // The server drops the session; the next Run fails and the pool opens a new connection.
+  PostgresPool admin({.dsn = testing::PostgresDsn(), .size = 1});
+  ASSERT_TRUE(admin
+                  .Run([&](pqxx::connection& conn) {
+                    pqxx::nontransaction tx(conn);
+                    tx.exec(absl::StrCat("SELECT pg_terminate_backend(", first.pid, ")"));
+                  })
+                  .ok());
+  absl::StatusOr<int> during = Add(pg, 1, 1);
+  if (!during.ok()) {
+    EXPECT_EQ(during.status().code(), absl::StatusCode::kUnavailable) << during.status();
+  }
+  pg.Prepare({kLabel});
+  ASSERT_EQ(Add(pg, 40, 2).value_or(-1), 42);
+  now = Inspect(pg, kAdd.name);
+  EXPECT_NE(now.pid, first.pid);
+  EXPECT_TRUE(now.server_knows);
+  std::string label;
+  ASSERT_TRUE(pg.Run([&](pqxx::connection& conn) {
+                  pqxx::read_transaction tx(conn);
+                  label = tx.exec_prepared1(kLabel.name, "x")[0].as<std::string>();
+                }).ok());
+  EXPECT_EQ(label, "label-x");
+}
+
+TEST(PostgresPoolTest, RegisteringANameTwice) {
+  PostgresPool pg(OneConnection());
+  pg.Prepare({kAdd});
+  pg.Prepare({kAdd});  // A second store of the same kind on one pool.
+  EXPECT_EQ(Add(pg, 1, 2).value_or(-1), 3);
+  EXPECT_THROW(pg.Prepare({{kAdd.name, "SELECT $1::int - $2::int"}}), std::logic_error);
+  EXPECT_EQ(Add(pg, 1, 2).value_or(-1), 3);
+}
+
+}  // namespace
+}  // namespace im
