@@ -47,14 +47,14 @@ DELETE FROM message.subscribers WHERE channel_key = $1 AND uid = ANY($2::text[])
 constexpr char kListSubscribers[] = R"sql(
 SELECT uid FROM message.subscribers WHERE channel_key = $1 AND uid > $2 ORDER BY uid LIMIT $3)sql";
 
-constexpr char kCheckAccess[] = R"sql(
+constexpr PgStatement kCheckAccess{"message_check_access", R"sql(
 SELECT t.i, g.group_id IS NOT NULL AND NOT g.deleted, s.uid IS NOT NULL
 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(group_id, channel_key, uid, i)
 LEFT JOIN message.groups g ON g.group_id = t.group_id
-LEFT JOIN message.subscribers s ON s.channel_key = t.channel_key AND s.uid = t.uid)sql";
+LEFT JOIN message.subscribers s ON s.channel_key = t.channel_key AND s.uid = t.uid)sql"};
 
-constexpr char kSubscribersOf[] = R"sql(
-SELECT channel_key, uid FROM message.subscribers WHERE channel_key = ANY($1::text[]))sql";
+constexpr PgStatement kSubscribersOf{"message_subscribers_of", R"sql(
+SELECT channel_key, uid FROM message.subscribers WHERE channel_key = ANY($1::text[]))sql"};
 
 absl::StatusOr<std::string> KeyOf(const std::string& group_id) { return GroupChannelKey(group_id); }
 
@@ -79,6 +79,11 @@ absl::Status WithLiveGroup(PostgresPool* pg, const std::string& group_id,
 }
 
 }  // namespace
+
+ChannelStore::ChannelStore(PostgresPool* pg) : pg_(pg) {
+  // The statements of every send to a group and of its fan-out.
+  pg_->Prepare({kCheckAccess, kSubscribersOf});
+}
 
 absl::StatusOr<GroupRow> ChannelStore::CreateGroup(const std::string& group_id,
                                                    const std::string& name,
@@ -199,7 +204,7 @@ absl::StatusOr<std::vector<GroupAccess>> ChannelStore::CheckAccess(
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::read_transaction tx(conn);
     for (const auto& row :
-         tx.exec_params(kCheckAccess, PgArray(group_ids), PgArray(keys), PgArray(uids))) {
+         tx.exec_prepared(kCheckAccess.name, PgArray(group_ids), PgArray(keys), PgArray(uids))) {
       const size_t i = row[0].as<size_t>() - 1;
       if (!row[1].as<bool>()) continue;
       access[i] = row[2].as<bool>() ? GroupAccess::kSubscriber : GroupAccess::kNotSubscriber;
@@ -216,7 +221,7 @@ absl::StatusOr<std::vector<std::vector<std::string>>> ChannelStore::SubscribersO
   absl::flat_hash_map<std::string, std::vector<std::string>> by_key;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::read_transaction tx(conn);
-    for (const auto& row : tx.exec_params(kSubscribersOf, PgArray(channel_keys))) {
+    for (const auto& row : tx.exec_prepared(kSubscribersOf.name, PgArray(channel_keys))) {
       by_key[row[0].as<std::string>()].push_back(row[1].as<std::string>());
     }
   });

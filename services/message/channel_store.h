@@ -26,7 +26,8 @@ enum class GroupAccess { kNoGroup, kNotSubscriber, kSubscriber };
 
 class ChannelStore {
  public:
-  explicit ChannelStore(PostgresPool* pg) : pg_(pg) {}
+  // Registers the store's hot statements with `pg` (PostgresPool::Prepare).
+  explicit ChannelStore(PostgresPool* pg);
 
   // Creates the group with its first subscribers in one transaction. ALREADY_EXISTS if the id is
   // taken (also by a deleted group).

@@ -17,32 +17,33 @@ constexpr int kFlagRedDot = 1;
   "m.channel_key, m.seq, m.message_id, m.from_uid, m.client_msg_no, m.red_dot_ordinal, m.flags, " \
   "m.payload, m.created_ms"
 
-constexpr char kFindMessages[] = "SELECT t.i, " IM_MESSAGE_COLUMNS R"sql(
+constexpr PgStatement kFindMessages{"message_find_messages",
+                                    "SELECT t.i, " IM_MESSAGE_COLUMNS R"sql(
 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel_key, from_uid,
                                                                      client_msg_no, i)
 JOIN message.messages m ON m.channel_key = t.channel_key AND m.from_uid = t.from_uid
-                       AND m.client_msg_no = t.client_msg_no)sql";
+                       AND m.client_msg_no = t.client_msg_no)sql"};
 
-constexpr char kFindCmds[] = R"sql(
+constexpr PgStatement kFindCmds{"message_find_cmds", R"sql(
 SELECT t.i, m.channel_key, 0, m.message_id, m.from_uid, m.client_msg_no, 0, 0, m.payload,
        m.created_ms
 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel_key, from_uid,
                                                                      client_msg_no, i)
 JOIN message.cmd_messages m ON m.channel_key = t.channel_key AND m.from_uid = t.from_uid
-                           AND m.client_msg_no = t.client_msg_no)sql";
+                           AND m.client_msg_no = t.client_msg_no)sql"};
 
 // Advisory locks on the batch's channels, taken in one order by every committer, so concurrent
 // batches serialize per channel without deadlocks. The key space is this table's.
-constexpr char kLockChannels[] = R"sql(
+constexpr PgStatement kLockChannels{"message_lock_channels", R"sql(
 SELECT pg_advisory_xact_lock(k)
 FROM (SELECT DISTINCT hashtextextended('message.messages:' || c, 0) AS k
-      FROM unnest($1::text[]) AS c ORDER BY k) AS locks)sql";
+      FROM unnest($1::text[]) AS c ORDER BY k) AS locks)sql"};
 
 // Decides which rows go in (above the channel head's last seq, sender key not stored, first of
 // the batch for its key), numbers their red dots after the head's counts, inserts them and moves
 // the heads, all in one statement so everything reads one snapshot taken under the locks. Returns
 // each inserted row's ordinality with the counters at it.
-constexpr char kInsertMessages[] = R"sql(
+constexpr PgStatement kInsertMessages{"message_insert_messages", R"sql(
 WITH t AS (
   SELECT t.*, row_number() OVER (PARTITION BY channel_key, from_uid, client_msg_no ORDER BY i) AS n
   FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::smallint[],
@@ -85,12 +86,12 @@ WITH t AS (
   FROM counted WHERE red_dot ORDER BY channel_key, from_uid, seq DESC
   ON CONFLICT (channel_key, uid) DO UPDATE SET red_dots = excluded.red_dots
 )
-SELECT i, CASE WHEN red_dot THEN red_dots ELSE 0 END, red_dots, own_red_dots FROM counted)sql";
+SELECT i, CASE WHEN red_dot THEN red_dots ELSE 0 END, red_dots, own_red_dots FROM counted)sql"};
 
-constexpr char kHaveHeads[] = R"sql(
-SELECT channel_key FROM message.channel_heads WHERE channel_key = ANY($1::text[]))sql";
+constexpr PgStatement kHaveHeads{"message_have_heads", R"sql(
+SELECT channel_key FROM message.channel_heads WHERE channel_key = ANY($1::text[]))sql"};
 
-constexpr char kNow[] = "SELECT floor(extract(epoch FROM now()) * 1000)::bigint";
+constexpr PgStatement kNow{"message_now", "SELECT floor(extract(epoch FROM now()) * 1000)::bigint"};
 
 // now() is the transaction's start, so no later than the snapshot the heads are read from.
 #define IM_HEAD_COLUMNS                                                                \
@@ -98,13 +99,14 @@ constexpr char kNow[] = "SELECT floor(extract(epoch FROM now()) * 1000)::bigint"
   "COALESCE(h.last_message_ms, 0), COALESCE(h.red_dots, 0), COALESCE(s.red_dots, 0), " \
   "COALESCE(h.activity_ms, 0)"
 
-constexpr char kHeads[] = "SELECT " IM_HEAD_COLUMNS R"sql(
+constexpr PgStatement kHeads{"message_heads", "SELECT " IM_HEAD_COLUMNS R"sql(
 FROM unnest($1::text[]) WITH ORDINALITY AS t(channel_key, i)
 LEFT JOIN message.channel_heads h ON h.channel_key = t.channel_key
-LEFT JOIN message.sender_heads s ON s.channel_key = t.channel_key AND s.uid = $2)sql";
+LEFT JOIN message.sender_heads s ON s.channel_key = t.channel_key AND s.uid = $2)sql"};
 
 // One row per returned message (or one with NULL message columns), by request order, then seq.
-constexpr char kHeadsWithMessages[] = "SELECT " IM_HEAD_COLUMNS ", " IM_MESSAGE_COLUMNS R"sql(
+constexpr PgStatement kHeadsWithMessages{"message_heads_with_messages",
+                                         "SELECT " IM_HEAD_COLUMNS ", " IM_MESSAGE_COLUMNS R"sql(
 FROM unnest($1::text[], $3::bigint[]) WITH ORDINALITY AS t(channel_key, hidden_to, i)
 LEFT JOIN message.channel_heads h ON h.channel_key = t.channel_key
 LEFT JOIN message.sender_heads s ON s.channel_key = t.channel_key AND s.uid = $2
@@ -112,20 +114,20 @@ LEFT JOIN LATERAL (SELECT * FROM message.messages m
                    WHERE m.channel_key = t.channel_key AND m.seq > t.hidden_to
                      AND h.last_seq > t.hidden_to
                    ORDER BY m.seq DESC LIMIT $4) m ON true
-ORDER BY t.i, m.seq)sql";
+ORDER BY t.i, m.seq)sql"};
 
 #undef IM_HEAD_COLUMNS
 
-constexpr char kHeadPositions[] = R"sql(
+constexpr PgStatement kHeadPositions{"message_head_positions", R"sql(
 SELECT u.i, COALESCE(h.last_seq, 0), COALESCE(h.red_dots, 0), COALESCE(s.red_dots, 0)
 FROM unnest($2::text[]) WITH ORDINALITY AS u(uid, i)
 LEFT JOIN message.channel_heads h ON h.channel_key = $1
-LEFT JOIN message.sender_heads s ON s.channel_key = $1 AND s.uid = u.uid)sql";
+LEFT JOIN message.sender_heads s ON s.channel_key = $1 AND s.uid = u.uid)sql"};
 
 // $1 channel key, $2 viewer, $3 read_seq target, $4 unread target (> 0 wins). The viewer's own
 // count at the position is taken back from the sender head, since a read position is usually near
 // the end of the channel.
-constexpr char kReadPosition[] = R"sql(
+constexpr PgStatement kReadPosition{"message_read_position", R"sql(
 WITH head AS (
   SELECT COALESCE(max(last_seq), 0) AS last_seq FROM message.channel_heads WHERE channel_key = $1
 ), pos AS (
@@ -146,7 +148,7 @@ SELECT pos.seq,
             WHERE s.channel_key = $1 AND s.uid = $2), 0)
   - (SELECT count(*) FROM message.messages m
      WHERE m.channel_key = $1 AND m.seq > pos.seq AND m.from_uid = $2 AND m.red_dot_ordinal > 0)
-FROM pos)sql";
+FROM pos)sql"};
 
 // Recipients: a slice of the flat $10 array, or (to_subscribers) none yet: the expander pages the
 // channel's subscribers after the ack, so the send costs the same for any group size.
@@ -164,22 +166,24 @@ FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::by
 ON CONFLICT DO NOTHING
 RETURNING message_id)sql";
 
-constexpr char kMaxSeq[] = R"sql(
-SELECT COALESCE(max(seq), 0) FROM message.messages WHERE channel_key = $1)sql";
+constexpr PgStatement kMaxSeq{"message_max_seq", R"sql(
+SELECT COALESCE(max(seq), 0) FROM message.messages WHERE channel_key = $1)sql"};
 
-constexpr char kRangeAscending[] = "SELECT 0, " IM_MESSAGE_COLUMNS R"sql(
+constexpr PgStatement kRangeAscending{"message_range_ascending",
+                                      "SELECT 0, " IM_MESSAGE_COLUMNS R"sql(
 FROM message.messages m WHERE m.channel_key = $1 AND m.seq BETWEEN $2 AND $3
-ORDER BY m.seq LIMIT $4)sql";
+ORDER BY m.seq LIMIT $4)sql"};
 
-constexpr char kRangeDescending[] = "SELECT 0, " IM_MESSAGE_COLUMNS R"sql(
+constexpr PgStatement kRangeDescending{"message_range_descending",
+                                       "SELECT 0, " IM_MESSAGE_COLUMNS R"sql(
 FROM message.messages m WHERE m.channel_key = $1 AND m.seq BETWEEN $2 AND $3
-ORDER BY m.seq DESC LIMIT $4)sql";
+ORDER BY m.seq DESC LIMIT $4)sql"};
 
-constexpr char kBySeqs[] = "SELECT 0, " IM_MESSAGE_COLUMNS R"sql(
-FROM message.messages m WHERE m.channel_key = $1 AND m.seq = ANY($2::bigint[]))sql";
+constexpr PgStatement kBySeqs{"message_by_seqs", "SELECT 0, " IM_MESSAGE_COLUMNS R"sql(
+FROM message.messages m WHERE m.channel_key = $1 AND m.seq = ANY($2::bigint[]))sql"};
 
-constexpr char kByIds[] = "SELECT 0, " IM_MESSAGE_COLUMNS R"sql(
-FROM message.messages m WHERE m.channel_key = $1 AND m.message_id = ANY($2::bigint[]))sql";
+constexpr PgStatement kByIds{"message_by_ids", "SELECT 0, " IM_MESSAGE_COLUMNS R"sql(
+FROM message.messages m WHERE m.channel_key = $1 AND m.message_id = ANY($2::bigint[]))sql"};
 
 #undef IM_MESSAGE_COLUMNS
 
@@ -224,13 +228,13 @@ KeyArrays ToArrays(const std::vector<SenderKey>& keys) {
   return {PgArray(channel_keys), PgArray(from_uids), PgArray(client_msg_nos)};
 }
 
-std::vector<std::optional<StoredMessage>> Find(pqxx::transaction_base& tx, const char* sql,
+std::vector<std::optional<StoredMessage>> Find(pqxx::transaction_base& tx, const PgStatement& find,
                                                const std::vector<SenderKey>& keys) {
   std::vector<std::optional<StoredMessage>> out(keys.size());
   if (keys.empty()) return out;
   const KeyArrays arrays = ToArrays(keys);
   for (const auto& row :
-       tx.exec_params(sql, arrays.channel_keys, arrays.from_uids, arrays.client_msg_nos)) {
+       tx.exec_prepared(find.name, arrays.channel_keys, arrays.from_uids, arrays.client_msg_nos)) {
     out[row[0].as<size_t>() - 1] = FromRow(row);
   }
   return out;
@@ -239,7 +243,7 @@ std::vector<std::optional<StoredMessage>> Find(pqxx::transaction_base& tx, const
 SenderKey KeyOf(const StoredMessage& m) { return {m.channel_key, m.from_uid, m.client_msg_no}; }
 
 // Resolves rows the insert skipped: a committed send with the same key makes it a duplicate.
-void ResolveSkipped(pqxx::transaction_base& tx, const char* find_sql,
+void ResolveSkipped(pqxx::transaction_base& tx, const PgStatement& find,
                     const std::vector<const StoredMessage*>& rows,
                     std::vector<InsertOutcome>* outcomes) {
   std::vector<size_t> skipped;
@@ -250,7 +254,7 @@ void ResolveSkipped(pqxx::transaction_base& tx, const char* find_sql,
       keys.push_back(KeyOf(*rows[i]));
     }
   }
-  const std::vector<std::optional<StoredMessage>> found = Find(tx, find_sql, keys);
+  const std::vector<std::optional<StoredMessage>> found = Find(tx, find, keys);
   for (size_t j = 0; j < skipped.size(); ++j) {
     if (!found[j].has_value()) continue;
     (*outcomes)[skipped[j]].kind = InsertOutcome::Kind::kDuplicate;
@@ -259,6 +263,12 @@ void ResolveSkipped(pqxx::transaction_base& tx, const char* find_sql,
 }
 
 }  // namespace
+
+MessageStore::MessageStore(PostgresPool* pg) : pg_(pg) {
+  pg_->Prepare({kFindMessages, kFindCmds, kLockChannels, kInsertMessages, kHaveHeads, kNow, kHeads,
+                kHeadsWithMessages, kHeadPositions, kReadPosition, kMaxSeq, kRangeAscending,
+                kRangeDescending, kBySeqs, kByIds});
+}
 
 absl::StatusOr<std::vector<std::optional<StoredMessage>>> MessageStore::FindMessages(
     const std::vector<SenderKey>& keys) {
@@ -305,15 +315,15 @@ absl::StatusOr<std::vector<InsertOutcome>> MessageStore::InsertMessages(
   const std::string keys_array = PgArray(channel_keys);
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
-    tx.exec_params(kLockChannels, keys_array);
+    tx.exec_prepared(kLockChannels.name, keys_array);
     for (InsertOutcome& outcome : outcomes) {
       outcome = InsertOutcome{};
       outcome.kind = InsertOutcome::Kind::kSuperseded;
     }
     for (const auto& row :
-         tx.exec_params(kInsertMessages, keys_array, PgIntArray(seqs), PgIntArray(ids),
-                        PgArray(from_uids), PgArray(client_msg_nos), PgIntArray(flags),
-                        ByteaArray(payloads), PgIntArray(created))) {
+         tx.exec_prepared(kInsertMessages.name, keys_array, PgIntArray(seqs), PgIntArray(ids),
+                          PgArray(from_uids), PgArray(client_msg_nos), PgIntArray(flags),
+                          ByteaArray(payloads), PgIntArray(created))) {
       InsertOutcome& outcome = outcomes[row[0].as<size_t>() - 1];
       outcome.kind = InsertOutcome::Kind::kInserted;
       outcome.red_dot_ordinal = row[1].as<int64_t>();
@@ -334,7 +344,7 @@ absl::StatusOr<std::vector<bool>> MessageStore::HaveHeads(
   absl::flat_hash_set<std::string> found;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::read_transaction tx(conn);
-    for (const auto& row : tx.exec_params(kHaveHeads, PgArray(channel_keys))) {
+    for (const auto& row : tx.exec_prepared(kHaveHeads.name, PgArray(channel_keys))) {
       found.insert(row[0].as<std::string>());
     }
   });
@@ -352,13 +362,13 @@ absl::StatusOr<HeadsRead> MessageStore::ReadHeads(const std::vector<std::string>
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::read_transaction tx(conn);
     if (channel_keys.empty()) {
-      read.as_of_ms = tx.exec(kNow)[0][0].as<int64_t>();
+      read.as_of_ms = tx.exec_prepared(kNow.name)[0][0].as<int64_t>();
       return;
     }
     const pqxx::result rows =
-        newest_count == 0 ? tx.exec_params(kHeads, PgArray(channel_keys), viewer_uid)
-                          : tx.exec_params(kHeadsWithMessages, PgArray(channel_keys), viewer_uid,
-                                           PgIntArray(hidden_to_seqs), newest_count);
+        newest_count == 0 ? tx.exec_prepared(kHeads.name, PgArray(channel_keys), viewer_uid)
+                          : tx.exec_prepared(kHeadsWithMessages.name, PgArray(channel_keys),
+                                             viewer_uid, PgIntArray(hidden_to_seqs), newest_count);
     for (const auto& row : rows) {
       read.as_of_ms = row[0].as<int64_t>();
       HeadRead& head = read.heads[row[1].as<size_t>() - 1];
@@ -380,7 +390,7 @@ absl::StatusOr<std::vector<PositionRead>> MessageStore::HeadPositions(
   if (uids.empty()) return out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::read_transaction tx(conn);
-    for (const auto& row : tx.exec_params(kHeadPositions, channel_key, PgArray(uids))) {
+    for (const auto& row : tx.exec_prepared(kHeadPositions.name, channel_key, PgArray(uids))) {
       PositionRead& position = out[row[0].as<size_t>() - 1];
       position.read_seq = row[1].as<int64_t>();
       position.red_dots = row[2].as<int64_t>();
@@ -398,7 +408,7 @@ absl::StatusOr<PositionRead> MessageStore::ReadPosition(const std::string& chann
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::read_transaction tx(conn);
     const pqxx::row row =
-        tx.exec_params1(kReadPosition, channel_key, viewer_uid, read_seq, int64_t{unread});
+        tx.exec_prepared1(kReadPosition.name, channel_key, viewer_uid, read_seq, int64_t{unread});
     position.read_seq = row[0].as<int64_t>();
     position.red_dots = row[1].as<int64_t>();
     position.own_red_dots = row[2].as<int64_t>();
@@ -461,9 +471,10 @@ absl::StatusOr<RangeRead> MessageStore::ReadRange(const std::string& channel_key
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     // One snapshot for both statements, so the max seq and the page agree.
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn);
-    read.max_seq = tx.exec_params(kMaxSeq, channel_key)[0][0].as<int64_t>();
-    for (const auto& row : tx.exec_params(newest_first ? kRangeDescending : kRangeAscending,
-                                          channel_key, from_seq, to_seq, limit)) {
+    read.max_seq = tx.exec_prepared(kMaxSeq.name, channel_key)[0][0].as<int64_t>();
+    for (const auto& row :
+         tx.exec_prepared(newest_first ? kRangeDescending.name : kRangeAscending.name, channel_key,
+                          from_seq, to_seq, limit)) {
       read.messages.push_back(FromRow(row));
     }
     tx.commit();
@@ -478,7 +489,7 @@ absl::StatusOr<std::vector<StoredMessage>> MessageStore::GetBySeqs(
   std::vector<StoredMessage> out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::read_transaction tx(conn);
-    for (const auto& row : tx.exec_params(kBySeqs, channel_key, PgIntArray(seqs))) {
+    for (const auto& row : tx.exec_prepared(kBySeqs.name, channel_key, PgIntArray(seqs))) {
       out.push_back(FromRow(row));
     }
   });
@@ -492,7 +503,7 @@ absl::StatusOr<std::vector<StoredMessage>> MessageStore::GetByIds(
   std::vector<StoredMessage> out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::read_transaction tx(conn);
-    for (const auto& row : tx.exec_params(kByIds, channel_key, PgIntArray(signed_ids))) {
+    for (const auto& row : tx.exec_prepared(kByIds.name, channel_key, PgIntArray(signed_ids))) {
       out.push_back(FromRow(row));
     }
   });

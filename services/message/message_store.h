@@ -94,7 +94,8 @@ struct PositionRead {
 
 class MessageStore {
  public:
-  explicit MessageStore(PostgresPool* pg) : pg_(pg) {}
+  // Registers the store's hot statements with `pg` (PostgresPool::Prepare).
+  explicit MessageStore(PostgresPool* pg);
 
   // The stored history message for each key, if any.
   absl::StatusOr<std::vector<std::optional<StoredMessage>>> FindMessages(
