@@ -1,5 +1,7 @@
 #include "services/message/conversation_client.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -21,7 +23,8 @@ ConversationClient::ConversationClient(std::shared_ptr<grpc::Channel> channel, O
       failures_(prometheus::BuildCounter()
                     .Name("im_message_conversation_failures_total")
                     .Help("Failed calls to the conversation service, by call (ensure, "
-                          "advance_reads; advance_reads_dropped when too many were in flight).")
+                          "advance_reads; advance_reads_dropped counts advances dropped when too "
+                          "many waited).")
                     .Register(registry)) {}
 
 ConversationClient::~ConversationClient() {
@@ -45,18 +48,47 @@ absl::Status ConversationClient::Ensure(std::vector<cv1::EnsureItem> items) {
 
 void ConversationClient::AdvanceReads(std::vector<cv1::ReadAdvance> items) {
   if (items.empty()) return;
+  std::shared_ptr<AdvanceCall> call;
+  size_t dropped = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (advance_calls_ >= options_.max_advance_calls) {
-      failures_.Add({{"call", "advance_reads_dropped"}}).Increment();
-      return;
+    for (cv1::ReadAdvance& item : items) {
+      AdvanceKey key{item.uid(), item.channel().type(), item.channel().id()};
+      auto it = pending_advances_.find(key);
+      if (it == pending_advances_.end()) {
+        if (pending_advances_.size() >= options_.max_pending_advances) {
+          ++dropped;
+          continue;
+        }
+        pending_advances_.emplace(std::move(key), std::move(item));
+      } else if (item.read_seq() > it->second.read_seq()) {
+        it->second = std::move(item);
+      }
     }
-    ++advance_calls_;
+    call = TakeAdvanceCallLocked();
   }
+  if (dropped > 0) {
+    failures_.Add({{"call", "advance_reads_dropped"}}).Increment(static_cast<double>(dropped));
+  }
+  if (call != nullptr) StartAdvanceCall(std::move(call));
+}
+
+std::shared_ptr<ConversationClient::AdvanceCall> ConversationClient::TakeAdvanceCallLocked() {
+  if (pending_advances_.empty() || advance_calls_ >= options_.max_advance_calls) return nullptr;
+  ++advance_calls_;
   auto call = std::make_shared<AdvanceCall>();
+  const size_t count = std::min(pending_advances_.size(), options_.max_advance_items);
+  call->request.mutable_items()->Reserve(static_cast<int>(count));
+  for (auto it = pending_advances_.begin();
+       it != pending_advances_.end() && static_cast<size_t>(call->request.items_size()) < count;) {
+    *call->request.add_items() = std::move(it->second);
+    pending_advances_.erase(it++);
+  }
+  return call;
+}
+
+void ConversationClient::StartAdvanceCall(std::shared_ptr<AdvanceCall> call) {
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
-  call->request.mutable_items()->Reserve(static_cast<int>(items.size()));
-  for (cv1::ReadAdvance& item : items) *call->request.add_items() = std::move(item);
   AdvanceCall* raw = call.get();
   stub_->async()->AdvanceReads(&raw->context, &raw->request, &raw->response,
                                [this, call = std::move(call)](grpc::Status status) {
@@ -71,9 +103,14 @@ void ConversationClient::AdvanceEnded(const grpc::Status& status, size_t items) 
                                           {"code", absl::StrCat(status.error_code())},
                                           {"error", status.error_message()}});
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  --advance_calls_;
-  if (advance_calls_ == 0) idle_.notify_all();
+  std::shared_ptr<AdvanceCall> next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --advance_calls_;
+    next = TakeAdvanceCallLocked();
+    if (advance_calls_ == 0) idle_.notify_all();
+  }
+  if (next != nullptr) StartAdvanceCall(std::move(next));
 }
 
 }  // namespace im::message

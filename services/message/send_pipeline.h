@@ -2,7 +2,8 @@
 // items are processed in arrival order by one thread; each lane takes everything queued (up to a
 // batch), runs it through SendProcessor (one membership query, one seq call, one insert for the
 // whole batch), completes the callers, and only then hands the batch to fan-out, moves the
-// senders' read positions (one asynchronous AdvanceReads per batch) and wakes the cmd expander.
+// senders' read positions (queued for ConversationClient's next AdvanceReads) and wakes the cmd
+// expander.
 // Callers never wait on a thread of their own: `done` runs on the lane thread.
 //
 //   SendPipeline pipeline(&processor, &fanout, &conversations, {.lanes = 4});

@@ -8,7 +8,10 @@ namespace cv1 = im::conversation::v1;
 
 FakeConversation::FakeConversation() : server_(StartLoopbackServer(this, &address_)) {}
 
-FakeConversation::~FakeConversation() { server_->Shutdown(); }
+FakeConversation::~FakeConversation() {
+  set_hold_advances(false);
+  server_->Shutdown();
+}
 
 void FakeConversation::set_fail_ensure(bool fail) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -18,6 +21,21 @@ void FakeConversation::set_fail_ensure(bool fail) {
 std::vector<cv1::EnsureRequest> FakeConversation::Ensures() {
   std::lock_guard<std::mutex> lock(mu_);
   return ensures_;
+}
+
+size_t FakeConversation::AdvanceCalls() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return advance_calls_;
+}
+
+void FakeConversation::set_hold_advances(bool hold) {
+  std::vector<grpc::ServerUnaryReactor*> release;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_advances_ = hold;
+    if (!hold) release.swap(held_);
+  }
+  for (grpc::ServerUnaryReactor* reactor : release) reactor->Finish(grpc::Status::OK);
 }
 
 std::vector<cv1::ReadAdvance> FakeConversation::WaitForAdvances(size_t count,
@@ -45,13 +63,17 @@ grpc::ServerUnaryReactor* FakeConversation::Ensure(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* FakeConversation::AdvanceReads(grpc::CallbackServerContext* context,
                                                          const cv1::AdvanceReadsRequest* request,
                                                          cv1::AdvanceReadsResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  bool hold;
   {
     std::lock_guard<std::mutex> lock(mu_);
     advances_.insert(advances_.end(), request->items().begin(), request->items().end());
+    ++advance_calls_;
+    hold = hold_advances_;
+    if (hold) held_.push_back(reactor);
   }
   cv_.notify_all();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
+  if (!hold) reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

@@ -36,6 +36,10 @@ class FakeConversation final : public im::conversation::v1::ConversationService:
   // every item received, in arrival order.
   std::vector<im::conversation::v1::ReadAdvance> WaitForAdvances(size_t count,
                                                                  absl::Duration timeout);
+  // AdvanceReads calls received so far.
+  size_t AdvanceCalls();
+  // While set, AdvanceReads calls are recorded but not answered; clearing it answers them.
+  void set_hold_advances(bool hold);
 
   grpc::ServerUnaryReactor* Ensure(grpc::CallbackServerContext* context,
                                    const im::conversation::v1::EnsureRequest* request,
@@ -53,6 +57,9 @@ class FakeConversation final : public im::conversation::v1::ConversationService:
   bool fail_ensure_ = false;
   std::vector<im::conversation::v1::EnsureRequest> ensures_;
   std::vector<im::conversation::v1::ReadAdvance> advances_;
+  size_t advance_calls_ = 0;
+  bool hold_advances_ = false;
+  std::vector<grpc::ServerUnaryReactor*> held_;
 };
 
 }  // namespace im::testing
