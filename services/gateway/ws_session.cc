@@ -36,6 +36,7 @@ WsSession::WsSession(net::ip::tcp::socket&& socket, const SessionDeps* deps)
 
 void WsSession::Run() {
   net::dispatch(ws_.get_executor(), [self = shared_from_this()] {
+    self->ws_.next_layer().SetOwner(self);
     websocket::stream_base::timeout timeout;
     timeout.handshake_timeout = kHandshakeTimeout;
     // Idleness is the client protocol's business (IDLE_TIMEOUT with a DISCONNECT), not Beast's.
@@ -332,6 +333,7 @@ void WsSession::Hold(OutFrame frame) {
 
 void WsSession::DoWrite() {
   if (queue_.empty()) {
+    ws_.next_layer().Uncork();
     if (state_ == State::kClosing && !close_started_) {
       close_started_ = true;
       ws_.async_close(websocket::close_code::normal,
@@ -340,6 +342,8 @@ void WsSession::DoWrite() {
     return;
   }
   writing_ = true;
+  // Frames written until the queue runs empty go out together.
+  ws_.next_layer().Cork();
   const OutFrame& frame = queue_.front();
   ws_.text(frame.encoding == Encoding::kJson);
   ws_.async_write(net::buffer(*frame.data),

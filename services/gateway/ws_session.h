@@ -16,6 +16,7 @@
 
 #include "common/worker_pool.h"
 #include "services/gateway/authenticator.h"
+#include "services/gateway/coalescing_stream.h"
 #include "services/gateway/connection.h"
 #include "services/gateway/gateway_metrics.h"
 #include "services/gateway/gateway_options.h"
@@ -94,7 +95,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void Finish();
 
   const SessionDeps* deps_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  // Queued frames are written corked, so a burst leaves the socket in one send, not one each.
+  boost::beast::websocket::stream<CoalescingStream> ws_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer timer_;
   State state_ = State::kHandshake;
