@@ -112,7 +112,11 @@ void GrpcMessageClient::Start(Lane& lane, im::message::v1::NotifyRequest request
   SetDeadline(call->context);
   call->request = std::move(request);
   messages_->async()->Notify(
-      &call->context, &call->request, &call->response, [this, &lane, call](grpc::Status status) {
+      &call->context, &call->request, &call->response,
+      [this, &lane, call](grpc::Status status) mutable {
+        // Released before Finished can let the destructor drop the channel, so the channel is
+        // never released from inside a gRPC callback.
+        call.reset();
         if (!status.ok()) {
           log::Warning("extension notify failed", {{"error", status.error_message()}});
         }

@@ -21,7 +21,12 @@ void GatewayClients::Deliver(const std::string& address, im::gateway::v1::Delive
   call->stub = stubs_.For(address);
   call->stub->async()->Deliver(
       &call->context, &call->request, &call->response,
-      [call, done = std::move(done)](grpc::Status status) { done(status); });
+      [call, done = std::move(done)](grpc::Status status) mutable {
+        // Released before `done` lets the caller go on and drop the stubs, so the channel is
+        // never released from inside a gRPC callback.
+        call.reset();
+        done(status);
+      });
 }
 
 }  // namespace im::message
