@@ -10,6 +10,10 @@
 //   constexpr PgStatement kFind{"store_find", "SELECT ... WHERE id = $1"};
 //   pg.Prepare({kFind});                                   // once, e.g. in the store's constructor
 //   pg.Run([&](pqxx::connection& c) { pqxx::work tx(c); tx.exec_prepared(kFind.name, id); ... });
+//
+// A read that is one statement runs in a pqxx::nontransaction: the statement alone is atomic and
+// reads one snapshot, while a read_transaction would add three round trips (BEGIN, SET TRANSACTION
+// READ ONLY, ROLLBACK) to every call.
 #pragma once
 
 #include <atomic>

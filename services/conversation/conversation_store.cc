@@ -57,25 +57,26 @@ RETURNING 1)sql"};
 constexpr PgStatement kLockUsers{"conversation_lock_users", R"sql(
 SELECT uid FROM conversation.users WHERE uid = ANY($1::text[]) ORDER BY uid FOR UPDATE)sql"};
 
-// Users locked above; bumps those with at least one position that moves, then moves them with
-// the new version.
+// Users locked above, so the version read here is current: each user with at least one position
+// that moves gets version + 1, and its moved rows carry that version. Every row of `moving` knows
+// its new version itself; joining the moved rows to the bumped users instead would be planned as a
+// nested loop over both lists (quadratic in the batch).
 constexpr PgStatement kAdvanceReads{"conversation_advance_reads", R"sql(
-WITH t AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
-         AS t(uid, channel_key, read_seq, red_dots, own_red_dots)
-), moving AS (
-  SELECT t.* FROM t
+WITH moving AS (
+  SELECT t.*, u.version + 1 AS version
+  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+       AS t(uid, channel_key, read_seq, red_dots, own_red_dots)
   JOIN conversation.conversations c ON c.uid = t.uid AND c.channel_key = t.channel_key
+  JOIN conversation.users u ON u.uid = t.uid
   WHERE t.read_seq > c.read_seq
 ), bumped AS (
   UPDATE conversation.users u SET version = u.version + 1
   WHERE u.uid IN (SELECT uid FROM moving)
-  RETURNING u.uid, u.version
 )
 UPDATE conversation.conversations c
 SET read_seq = m.read_seq, read_red_dots = m.red_dots, read_own_red_dots = m.own_red_dots,
-    version = b.version, updated_ms = $6
-FROM moving m JOIN bumped b ON b.uid = m.uid
+    version = m.version, updated_ms = $6
+FROM moving m
 WHERE c.uid = m.uid AND c.channel_key = m.channel_key)sql"};
 
 #undef IM_CONVERSATION_COLUMNS
@@ -144,7 +145,7 @@ absl::StatusOr<std::vector<ConversationRow>> ConversationStore::Get(
     const std::string& uid, const std::vector<std::string>& channel_keys) {
   std::vector<ConversationRow> out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     out.clear();
     for (const auto& row : tx.exec_prepared(kGetRows.name, uid, PgArray(channel_keys))) {
       out.push_back(FromRow(row));

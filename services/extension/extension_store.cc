@@ -148,7 +148,7 @@ absl::StatusOr<std::vector<std::optional<StoredExtension>>> ExtensionStore::Read
     const std::vector<MessageRef>& refs) {
   std::vector<std::optional<StoredExtension>> out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     out = ReadRefs(tx, kRead, refs);
   });
   if (!status.ok()) return status;
@@ -180,7 +180,7 @@ absl::StatusOr<std::vector<StoredExtension>> ExtensionStore::Get(
   if (message_ids.empty()) return out;
   std::vector<int64_t> ids(message_ids.begin(), message_ids.end());
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     for (const auto& row : tx.exec_params(kGet, channel_key, PgIntArray(ids))) {
       out.push_back(FromRow(row, 1));
     }
@@ -193,7 +193,7 @@ absl::StatusOr<VersionPage> ExtensionStore::ReadSince(const std::string& channel
                                                       int64_t since_version, uint32_t limit) {
   VersionPage page;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     page = VersionPage{};
     for (const auto& row :
          tx.exec_params(kSince, channel_key, since_version, static_cast<int64_t>(limit) + 1)) {
@@ -214,7 +214,7 @@ absl::StatusOr<std::vector<Operation>> ExtensionStore::ReadOperations(
     const std::string& channel_key, int64_t after_version, uint32_t limit) {
   std::vector<Operation> out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     out.clear();
     for (const auto& row :
          tx.exec_params(kOperations, channel_key, after_version, static_cast<int64_t>(limit))) {

@@ -154,13 +154,13 @@ void Kicker::DisconnectOn(const std::set<std::string>& gateways, const std::stri
     call->stub = stubs_.For(address);
     DisconnectCall* raw = call.get();
     // The call is released before the kick can end, so no channel is released inside a callback.
-    raw->stub->async()->Disconnect(
-        &raw->context, &raw->request, &raw->response,
-        [kick, call = std::move(call)](grpc::Status status) mutable {
-          const int disconnected = static_cast<int>(call->response.disconnected());
-          call.reset();
-          kick->CallEnded(status, disconnected);
-        });
+    raw->stub->async()->Disconnect(&raw->context, &raw->request, &raw->response,
+                                   [kick, call = std::move(call)](grpc::Status status) mutable {
+                                     const int disconnected =
+                                         static_cast<int>(call->response.disconnected());
+                                     call.reset();
+                                     kick->CallEnded(status, disconnected);
+                                   });
   }
 }
 

@@ -202,7 +202,7 @@ absl::StatusOr<std::vector<GroupAccess>> ChannelStore::CheckAccess(
   std::vector<GroupAccess> access(group_ids.size(), GroupAccess::kNoGroup);
   if (group_ids.empty()) return access;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     for (const auto& row :
          tx.exec_prepared(kCheckAccess.name, PgArray(group_ids), PgArray(keys), PgArray(uids))) {
       const size_t i = row[0].as<size_t>() - 1;
@@ -220,7 +220,7 @@ absl::StatusOr<std::vector<std::vector<std::string>>> ChannelStore::SubscribersO
   if (channel_keys.empty()) return out;
   absl::flat_hash_map<std::string, std::vector<std::string>> by_key;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     for (const auto& row : tx.exec_prepared(kSubscribersOf.name, PgArray(channel_keys))) {
       by_key[row[0].as<std::string>()].push_back(row[1].as<std::string>());
     }

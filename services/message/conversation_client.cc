@@ -92,13 +92,13 @@ void ConversationClient::StartAdvanceCall(std::shared_ptr<AdvanceCall> call) {
   AdvanceCall* raw = call.get();
   // The call (its ClientContext) is released before AdvanceEnded can let the destructor run, so
   // the channel is never released from inside a gRPC callback.
-  stub_->async()->AdvanceReads(
-      &raw->context, &raw->request, &raw->response,
-      [this, call = std::move(call)](grpc::Status status) mutable {
-        const size_t items = static_cast<size_t>(call->request.items_size());
-        call.reset();
-        AdvanceEnded(status, items);
-      });
+  stub_->async()->AdvanceReads(&raw->context, &raw->request, &raw->response,
+                               [this, call = std::move(call)](grpc::Status status) mutable {
+                                 const size_t items =
+                                     static_cast<size_t>(call->request.items_size());
+                                 call.reset();
+                                 AdvanceEnded(status, items);
+                               });
 }
 
 void ConversationClient::AdvanceEnded(const grpc::Status& status, size_t items) {

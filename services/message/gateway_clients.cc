@@ -19,14 +19,13 @@ void GatewayClients::Deliver(const std::string& address, im::gateway::v1::Delive
   call->request = std::move(request);
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
   call->stub = stubs_.For(address);
-  call->stub->async()->Deliver(
-      &call->context, &call->request, &call->response,
-      [call, done = std::move(done)](grpc::Status status) mutable {
-        // Released before `done` lets the caller go on and drop the stubs, so the channel is
-        // never released from inside a gRPC callback.
-        call.reset();
-        done(status);
-      });
+  call->stub->async()->Deliver(&call->context, &call->request, &call->response,
+                               [call, done = std::move(done)](grpc::Status status) mutable {
+                                 // Released before `done` lets the caller go on and drop the stubs,
+                                 // so the channel is never released from inside a gRPC callback.
+                                 call.reset();
+                                 done(status);
+                               });
 }
 
 }  // namespace im::message

@@ -274,7 +274,7 @@ absl::StatusOr<std::vector<std::optional<StoredMessage>>> MessageStore::FindMess
     const std::vector<SenderKey>& keys) {
   std::vector<std::optional<StoredMessage>> out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     out = Find(tx, kFindMessages, keys);
   });
   if (!status.ok()) return status;
@@ -285,7 +285,7 @@ absl::StatusOr<std::vector<std::optional<StoredMessage>>> MessageStore::FindCmds
     const std::vector<SenderKey>& keys) {
   std::vector<std::optional<StoredMessage>> out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     out = Find(tx, kFindCmds, keys);
   });
   if (!status.ok()) return status;
@@ -343,7 +343,7 @@ absl::StatusOr<std::vector<bool>> MessageStore::HaveHeads(
   if (channel_keys.empty()) return out;
   absl::flat_hash_set<std::string> found;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     for (const auto& row : tx.exec_prepared(kHaveHeads.name, PgArray(channel_keys))) {
       found.insert(row[0].as<std::string>());
     }
@@ -360,7 +360,7 @@ absl::StatusOr<HeadsRead> MessageStore::ReadHeads(const std::vector<std::string>
   HeadsRead read;
   read.heads.resize(channel_keys.size());
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     if (channel_keys.empty()) {
       read.as_of_ms = tx.exec_prepared(kNow.name)[0][0].as<int64_t>();
       return;
@@ -389,7 +389,7 @@ absl::StatusOr<std::vector<PositionRead>> MessageStore::HeadPositions(
   std::vector<PositionRead> out(uids.size());
   if (uids.empty()) return out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     for (const auto& row : tx.exec_prepared(kHeadPositions.name, channel_key, PgArray(uids))) {
       PositionRead& position = out[row[0].as<size_t>() - 1];
       position.read_seq = row[1].as<int64_t>();
@@ -406,7 +406,7 @@ absl::StatusOr<PositionRead> MessageStore::ReadPosition(const std::string& chann
                                                         int64_t read_seq, uint32_t unread) {
   PositionRead position;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     const pqxx::row row =
         tx.exec_prepared1(kReadPosition.name, channel_key, viewer_uid, read_seq, int64_t{unread});
     position.read_seq = row[0].as<int64_t>();
@@ -488,7 +488,7 @@ absl::StatusOr<std::vector<StoredMessage>> MessageStore::GetBySeqs(
     const std::string& channel_key, const std::vector<int64_t>& seqs) {
   std::vector<StoredMessage> out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     for (const auto& row : tx.exec_prepared(kBySeqs.name, channel_key, PgIntArray(seqs))) {
       out.push_back(FromRow(row));
     }
@@ -502,7 +502,7 @@ absl::StatusOr<std::vector<StoredMessage>> MessageStore::GetByIds(
   std::vector<int64_t> signed_ids(ids.begin(), ids.end());
   std::vector<StoredMessage> out;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     for (const auto& row : tx.exec_prepared(kByIds.name, channel_key, PgIntArray(signed_ids))) {
       out.push_back(FromRow(row));
     }

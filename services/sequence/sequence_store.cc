@@ -130,7 +130,7 @@ absl::StatusOr<std::vector<int64_t>> SequenceStore::GetReadSeqs(
     const std::string& uid, const std::vector<std::string>& channels) {
   absl::flat_hash_map<std::string, int64_t> found;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);
     for (const auto& row : tx.exec_params(kGetReadSeqs, uid, PgArray(channels))) {
       found[row[0].as<std::string>()] = row[1].as<int64_t>();
     }

@@ -329,6 +329,95 @@ TEST_F(ConversationServiceTest, AdvanceReadsMovesOnlyForwardAndGetChannelSeqsRep
   EXPECT_EQ(response.seqs(0).unread(), 0u);
 }
 
+// One call of 15,000 items, 10,000 of them moving (two conversations per user): every user's
+// version goes up once and its moved rows carry that version. It runs on a generic plan, as a
+// prepared statement does from its sixth run on a connection; there, a statement that joined the
+// moved rows to the bumped users pairwise took 180 ms for 1,000 items and here passed the 5 s
+// statement timeout.
+TEST_F(ConversationServiceTest, ALargeAdvanceCallBumpsEachUserOnce) {
+  constexpr int kUsers = 5000, kGroups = 3;
+  std::vector<std::string> uids, groups;
+  for (int g = 0; g < kGroups; ++g) {
+    groups.push_back(testing::UniqueName("big"));
+    for (int m = 0; m < 3; ++m) messages_.Send("g:" + groups.back(), bob_);
+  }
+  v1::EnsureRequest ensure;
+  for (int u = 0; u < kUsers; ++u) {
+    uids.push_back(testing::UniqueName("reader"));
+    for (const std::string& group : groups) {
+      auto* item = ensure.add_items();
+      item->set_uid(uids.back());
+      *item->mutable_channel() = Group(group);
+    }
+  }
+  ASSERT_TRUE(conversations_->Ensure(ensure).ok());
+  messages_.Send("g:" + groups[0], bob_);
+  messages_.Send("g:" + groups[2], bob_);
+
+  const std::string uid_array = PgArray(uids);
+  auto versions = [&] {
+    std::map<std::string, int64_t> out;
+    EXPECT_TRUE(pg_->Run([&](pqxx::connection& conn) {
+                     pqxx::nontransaction tx(conn);
+                     for (const auto& row :
+                          tx.exec_params("SELECT uid, version FROM conversation.users "
+                                         "WHERE uid = ANY($1::text[])",
+                                         uid_array)) {
+                       out[row[0].as<std::string>()] = row[1].as<int64_t>();
+                     }
+                   })
+                    .ok());
+    return out;
+  };
+  const std::map<std::string, int64_t> before = versions();
+  ASSERT_EQ(before.size(), static_cast<size_t>(kUsers));
+
+  const std::string dsn = testing::PostgresDsn();
+  PostgresPool generic_plans(
+      {.dsn = absl::StrCat(dsn, dsn.find('?') == std::string::npos ? "?" : "&",
+                           "options=-c%20plan_cache_mode%3Dforce_generic_plan"),
+       .size = 1});
+  ConversationStore store(&generic_plans);
+  Conversations conversations(&store, &messages_, Conversations::Options{});
+
+  v1::AdvanceReadsRequest advance;
+  for (const std::string& uid : uids) {
+    for (int g = 0; g < kGroups; ++g) {
+      auto* item = advance.add_items();
+      item->set_uid(uid);
+      *item->mutable_channel() = Group(groups[g]);
+      // Groups 0 and 2 have a fourth message; group 1 stays where Ensure put it (no move).
+      const int64_t seq = g == 1 ? 3 : 4;
+      item->set_read_seq(seq);
+      item->set_red_dots(seq);
+    }
+  }
+  ASSERT_EQ(advance.items_size(), kUsers * kGroups);
+  const absl::Status advanced = conversations.AdvanceReads(advance);
+  ASSERT_TRUE(advanced.ok()) << advanced;
+
+  const std::map<std::string, int64_t> after = versions();
+  for (const std::string& uid : uids) EXPECT_EQ(after.at(uid), before.at(uid) + 1) << uid;
+  int64_t mismatched = -1, moved = -1;
+  ASSERT_TRUE(pg_->Run([&](pqxx::connection& conn) {
+                   pqxx::nontransaction tx(conn);
+                   const pqxx::row row = tx.exec_params1(
+                       "SELECT count(*) FILTER (WHERE c.read_seq = 4 AND c.version <> u.version), "
+                       "count(*) FILTER (WHERE c.read_seq = 4) "
+                       "FROM conversation.conversations c JOIN conversation.users u USING (uid) "
+                       "WHERE uid = ANY($1::text[])",
+                       uid_array);
+                   mismatched = row[0].as<int64_t>();
+                   moved = row[1].as<int64_t>();
+                 })
+                  .ok());
+  EXPECT_EQ(moved, 2 * kUsers);
+  EXPECT_EQ(mismatched, 0);
+  const v1::SyncResponse sync = Sync(uids[7]);
+  EXPECT_EQ(sync.conversations_size(), kGroups);
+  for (const auto& conversation : sync.conversations()) EXPECT_EQ(conversation.unread(), 0u);
+}
+
 TEST_F(ConversationServiceTest, BadInput) {
   v1::SyncRequest request;
   request.set_uid(alice_);
