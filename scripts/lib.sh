@@ -21,6 +21,9 @@ IM_APT_PACKAGES=(
   # Message extensions are JSON objects merged with RFC 7386 Merge Patch, which nlohmann::json
   # implements (header-only; Boost 1.74 has no Boost.JSON).
   nlohmann-json3-dev
+  # The servers link jemalloc: cheaper than glibc malloc for their many small per-frame and
+  # per-RPC allocations across threads (see CMakeLists.txt).
+  libjemalloc-dev
   # tests/deploy renders the Helm chart with Go's text/template and sprig (helm's engine; no helm
   # package exists) and parses the result as YAML.
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
