@@ -12,7 +12,8 @@
 # scenario), IM_BENCH_PAIRS (100), IM_BENCH_CHAT_RATE (10000), IM_BENCH_GROUPS (2),
 # IM_BENCH_GROUP_SIZE (500), IM_BENCH_GROUP_RATE (400 msg/s = 200k deliveries/s at 500 members),
 # IM_BENCH_IDLE (50000, capped by the open-file limit), IM_BENCH_RECONNECT_RATE (2000),
-# IM_BENCH_PG_SECONDS (20). IM_SKIP_DEPS / IM_SKIP_BUILD as for run.sh.
+# IM_BENCH_PG_SECONDS (20), IM_BENCH_SWEEP_RATES ("2000 5000": fixed 1:1 rates below chat_10k),
+# IM_BENCH_SWEEP_SECONDS (20). IM_SKIP_DEPS / IM_SKIP_BUILD as for run.sh.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -24,6 +25,7 @@ if ((quick)); then
   : "${IM_BENCH_SECONDS:=5}" "${IM_BENCH_PAIRS:=10}" "${IM_BENCH_CHAT_RATE:=1000}"
   : "${IM_BENCH_GROUPS:=1}" "${IM_BENCH_GROUP_SIZE:=50}" "${IM_BENCH_GROUP_RATE:=40}"
   : "${IM_BENCH_IDLE:=500}" "${IM_BENCH_RECONNECT_RATE:=500}" "${IM_BENCH_PG_SECONDS:=3}"
+  : "${IM_BENCH_SWEEP_RATES:=200 500}" "${IM_BENCH_SWEEP_SECONDS:=5}"
 fi
 seconds="${IM_BENCH_SECONDS:-60}"
 pairs="${IM_BENCH_PAIRS:-100}"
@@ -34,6 +36,8 @@ group_rate="${IM_BENCH_GROUP_RATE:-400}"
 idle="${IM_BENCH_IDLE:-50000}"
 reconnect_rate="${IM_BENCH_RECONNECT_RATE:-2000}"
 pg_seconds="${IM_BENCH_PG_SECONDS:-20}"
+sweep_rates="${IM_BENCH_SWEEP_RATES:-2000 5000}"
+sweep_seconds="${IM_BENCH_SWEEP_SECONDS:-20}"
 pg_batch=256
 
 out="${IM_BENCH_OUT:-$IM_ROOT/.local/bench/$(date +%Y%m%d-%H%M%S)}"
@@ -112,6 +116,13 @@ if ((quick)); then redis_n=100000; fi
 redis_one="$(redis_incr "$redis_n" 1)"
 redis_pipe="$(redis_incr $((redis_n * 4)) 16)"
 
+im_log "Fan-out ceiling: loopback_fanout"
+fanout_seconds=10
+if ((quick)); then fanout_seconds=2; fi
+fanout_line="$("$(dirname "$load")/loopback_fanout" --connections "$group_size" \
+  --seconds "$fanout_seconds")"
+fanout_rate="${fanout_line%% *}"
+
 # ---- Load scenarios ---------------------------------------------------------------------------
 common=(--ws "$ws" --grpc_gateway "$gateway_grpc" --grpc_message "$message_grpc"
   --stack_dir "$state" --io_threads 2)
@@ -134,6 +145,10 @@ run_scenario() {
 run_scenario warmup --scenario chat --pairs "$pairs" --seconds 5 --drain_seconds 10
 run_scenario chat_max --scenario chat --pairs "$pairs" --window 16 --seconds "$seconds"
 run_scenario chat_10k --scenario chat --pairs "$pairs" --rate "$chat_rate" --seconds "$seconds"
+for rate in $sweep_rates; do
+  run_scenario "chat_sweep_$rate" --scenario chat --pairs "$pairs" --rate "$rate" \
+    --seconds "$sweep_seconds"
+done
 run_scenario group_500 --scenario group --groups "$groups" --group_size "$group_size" \
   --online_share 1 --senders_per_group 4 --rate "$group_rate" --seconds "$seconds"
 run_scenario idle --scenario idle --connections "$idle" --hold_seconds "$seconds" \
@@ -153,6 +168,8 @@ cat >"$out/method.md" <<EOF
   columns, primary key and two unique keys, 64-byte payloads; \`tools/bench/ceilings/\`); the
   service's statement also keeps channel and sender heads, so this is an upper bound. Redis:
   \`redis-benchmark -t incr -c 50\`, one command at a time and with 16 pipelined.
+  Fan-out: \`loopback_fanout\` (one write per connection, as a group push is, and one ack
+  read back per frame, as RECVACK is), with no WebSocket, protobuf or service work.
 - **Warm-up**: a 5 s 1:1 run whose result is discarded (connections, pools, caches).
 - **Scenarios**, each ${seconds} s of sending, then up to 20 s to drain acks and deliveries;
   throughput counts only the sending window; latencies are from a log-linear histogram (3%
@@ -161,6 +178,8 @@ cat >"$out/method.md" <<EOF
   - chat_max: $pairs pairs ($((2 * pairs)) connections), both directions, 16 SENDs in flight per
     sender (closed loop).
   - chat_10k: the same pairs at a fixed $chat_rate msg/s in total.
+  - chat_sweep_RATE: the same pairs at each of $sweep_rates msg/s, ${sweep_seconds} s each, to show
+    up to which rate the latency target holds.
   - group_500: $groups groups of $group_size members, all online, 4 senders each, $group_rate msg/s
     in total.
   - idle: up to $idle connections (capped by the open-file limits), held ${seconds} s with PINGs;
@@ -185,6 +204,10 @@ report_inputs="$(
   --pg_method "pgbench, $pg_batch-row INSERT per transaction, 4 clients, ${pg_seconds}s, $pg_durability; $pg_tps tps" \
   --redis_incr_per_sec "${redis_one:-0}" --redis_incr_pipelined_per_sec "${redis_pipe:-0}" \
   --redis_method "redis-benchmark -t incr -c 50, $redis_n requests; pipelined: -P 16" \
+  --fanout_deliveries_per_sec "${fanout_rate:-0}" \
+  --fanout_method "tools/bench/ceilings/loopback_fanout: one thread writes a frame to each of \
+$group_size loopback TCP connections and reads an ack back from each, another reads the frames and \
+writes the acks, ${fanout_seconds}s; $fanout_line" \
   --method_file "$out/method.md" --command "scripts/bench.sh${1:+ $1}" >/dev/null
 im_log "report: $out/report.md"
 cat "$out/report.md"

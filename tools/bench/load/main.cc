@@ -64,6 +64,9 @@ ABSL_FLAG(std::string, pg_method, "", "Report: how the Postgres ceiling was meas
 ABSL_FLAG(double, redis_incr_per_sec, 0, "Report: measured Redis INCR/s.");
 ABSL_FLAG(double, redis_incr_pipelined_per_sec, 0, "Report: measured pipelined Redis INCR/s.");
 ABSL_FLAG(std::string, redis_method, "", "Report: how the Redis ceiling was measured.");
+ABSL_FLAG(double, fanout_deliveries_per_sec, 0,
+          "Report: measured loopback fan-out ceiling (frames + acks per second).");
+ABSL_FLAG(std::string, fanout_method, "", "Report: how the fan-out ceiling was measured.");
 ABSL_FLAG(std::string, method_file, "", "Report: Markdown file describing the method.");
 ABSL_FLAG(std::string, command, "scripts/bench.sh", "Report: the command that produced it.");
 
@@ -101,6 +104,8 @@ int Report() {
   ceilings.redis_incr_per_sec = absl::GetFlag(FLAGS_redis_incr_per_sec);
   ceilings.redis_incr_pipelined_per_sec = absl::GetFlag(FLAGS_redis_incr_pipelined_per_sec);
   ceilings.redis_method = absl::GetFlag(FLAGS_redis_method);
+  ceilings.fanout_deliveries_per_sec = absl::GetFlag(FLAGS_fanout_deliveries_per_sec);
+  ceilings.fanout_method = absl::GetFlag(FLAGS_fanout_method);
   const std::string method =
       absl::GetFlag(FLAGS_method_file).empty() ? "" : ReadFile(absl::GetFlag(FLAGS_method_file));
   const nlohmann::json report =

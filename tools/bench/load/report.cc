@@ -16,6 +16,9 @@ namespace {
 
 using nlohmann::json;
 
+// Fixed-rate 1:1 runs below 10k msg/s (bench.sh names them chat_sweep_<rate>).
+constexpr absl::string_view kChatSweepPrefix = "chat_sweep_";
+
 const json* Find(const std::vector<json>& scenarios, const std::string& name) {
   for (const json& s : scenarios) {
     if (s.value("name", "") == name) return &s;
@@ -70,7 +73,9 @@ json BuildReport(const std::vector<json>& scenarios, const Ceilings& ceilings,
                         {"pg_method", ceilings.pg_method},
                         {"redis_incr_per_sec", ceilings.redis_incr_per_sec},
                         {"redis_incr_pipelined_per_sec", ceilings.redis_incr_pipelined_per_sec},
-                        {"redis_method", ceilings.redis_method}};
+                        {"redis_method", ceilings.redis_method},
+                        {"fanout_deliveries_per_sec", ceilings.fanout_deliveries_per_sec},
+                        {"fanout_method", ceilings.fanout_method}};
 
   json targets = json::array();
   const json* chat_max = Find(scenarios, "chat_max");
@@ -92,11 +97,21 @@ json BuildReport(const std::vector<json>& scenarios, const Ceilings& ceilings,
     const double achieved = (*chat_10k)["throughput"]["acked_per_s"].get<double>();
     const double offered = (*chat_10k)["throughput"]["offered_rate"].get<double>();
     const bool at_rate = achieved >= 0.95 * offered;
-    targets.push_back(Target(
-        "send->receive p99 at 10k msg/s", "<= 25 ms",
-        absl::StrFormat("%.1f ms at %.0f msg/s (offered %.0f)", p99, achieved, offered), true,
-        p99 <= 25 && at_rate && offered >= 10000,
-        at_rate ? "" : "the suite did not sustain the offered rate, so latency includes queueing"));
+    std::string note =
+        at_rate ? "" : "the suite did not sustain the offered rate, so latency includes queueing";
+    // The lower-rate runs show up to which rate the latency target holds on this machine.
+    for (const json& scenario : scenarios) {
+      if (!absl::StartsWith(scenario["name"].get<std::string>(), kChatSweepPrefix)) continue;
+      absl::StrAppend(&note, note.empty() ? "" : "; ",
+                      absl::StrFormat("p99 %.1f ms (p50 %.1f) at %.0f msg/s",
+                                      scenario["latency_ms"]["send_recv"]["p99"].get<double>(),
+                                      scenario["latency_ms"]["send_recv"]["p50"].get<double>(),
+                                      scenario["throughput"]["acked_per_s"].get<double>()));
+    }
+    targets.push_back(
+        Target("send->receive p99 at 10k msg/s", "<= 25 ms",
+               absl::StrFormat("%.1f ms at %.0f msg/s (offered %.0f)", p99, achieved, offered),
+               true, p99 <= 25 && at_rate && offered >= 10000, note));
   } else {
     targets.push_back(Target("send->receive p99 at 10k msg/s", "<= 25 ms", "", false, false, ""));
   }
@@ -107,10 +122,17 @@ json BuildReport(const std::vector<json>& scenarios, const Ceilings& ceilings,
     const json& shape = (*group)["shape"];
     const bool full = shape["group_size"].get<int>() >= 500 &&
                       shape["online_per_group"].get<int>() == shape["group_size"].get<int>();
+    std::string note = full ? "" : "groups were not 500 members all online";
+    if (ceilings.fanout_deliveries_per_sec > 0) {
+      absl::StrAppend(
+          &note, note.empty() ? "" : "; ",
+          absl::StrFormat("%.0f%% of the kernel's loopback ceiling (%.0f frames+acks/s)",
+                          100 * rate / ceilings.fanout_deliveries_per_sec,
+                          ceilings.fanout_deliveries_per_sec));
+    }
     targets.push_back(Target("group fan-out deliveries/s (groups of 500, all online)", ">= 200000",
                              absl::StrFormat("%.0f deliveries/s", rate), true,
-                             rate >= 200000 && full,
-                             full ? "" : "groups were not 500 members all online"));
+                             rate >= 200000 && full, note));
   } else {
     targets.push_back(Target("group fan-out deliveries/s (groups of 500, all online)", ">= 200000",
                              "", false, false, ""));
@@ -181,6 +203,12 @@ std::string ReportMarkdown(const json& report) {
                                        c["redis_incr_per_sec"].get<double>(),
                                        c["redis_incr_pipelined_per_sec"].get<double>(),
                                        c["redis_method"].get<std::string>()));
+  if (c["fanout_deliveries_per_sec"].get<double>() > 0) {
+    absl::StrAppend(&md, absl::StrFormat("- Loopback fan-out, frames/s each with an ack back: "
+                                         "**%.0f** (%s)\n",
+                                         c["fanout_deliveries_per_sec"].get<double>(),
+                                         c["fanout_method"].get<std::string>()));
+  }
   for (const json& s : report["scenarios"]) {
     if (!s.contains("throughput")) continue;
     const double rate = s["throughput"]["acked_per_s"].get<double>();

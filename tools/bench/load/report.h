@@ -15,8 +15,12 @@ struct Ceilings {
   double pg_insert_rows_per_sec = 0;
   double redis_incr_per_sec = 0;
   double redis_incr_pipelined_per_sec = 0;
+  // Frames/s the kernel moves to distinct loopback connections with an ack back for each
+  // (tools/bench/ceilings/loopback_fanout.cc): the bound for fan-out deliveries; 0 = not measured.
+  double fanout_deliveries_per_sec = 0;
   std::string pg_method;
   std::string redis_method;
+  std::string fanout_method;
 };
 
 // `scenarios` are RunScenario results; the targets look for the names bench.sh gives them
