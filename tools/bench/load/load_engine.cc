@@ -24,7 +24,7 @@ using im::client::v1::Frame;
 
 namespace {
 
-constexpr auto kSendTick = std::chrono::milliseconds(5);
+constexpr auto kSendTick = std::chrono::milliseconds(2);
 constexpr auto kPingTick = std::chrono::seconds(1);
 constexpr uint32_t kSyncPage = 1000;
 constexpr size_t kMaxCloseSamples = 10;
@@ -54,6 +54,10 @@ struct LoadEngine::View {
   absl::flat_hash_set<int64_t> synced_seqs;
   int64_t next_number = 0;
   int in_flight = 0;
+  // Where in each sending period (0..1) this view's messages fall at a fixed rate, so the views'
+  // sends are spread evenly over time: all leaving on one tick would make every period a burst
+  // as large as the number of views, and latency would measure the burst.
+  double phase = 0;
 };
 
 struct LoadEngine::Pending {
@@ -493,14 +497,15 @@ void LoadEngine::Tick(int thread) {
   if (!sending_ || rate == 0) return;
   const int64_t now = NowNs();
   if (now >= send_end_ns_.load()) return;
-  const int64_t due = static_cast<int64_t>(rate * (now - send_start_ns_.load()) / 1e9) + 1;
+  const double periods = rate * static_cast<double>(now - send_start_ns_.load()) / 1e9;
   const int64_t max = max_per_view_.load();
-  const int64_t limit = max == 0 ? due : std::min(due, max);
   for (uint32_t index : users_by_thread_[thread]) {
     User& user = *users_[index];
     if (!user.online) continue;
     for (int slot : user.send_views) {
       View& view = user.views[slot];
+      const int64_t due = static_cast<int64_t>(periods + view.phase);
+      const int64_t limit = max == 0 ? due : std::min(due, max);
       while (view.next_number < limit && view.in_flight < options_.window) {
         SendNext(user, slot, now);
       }
@@ -528,6 +533,12 @@ void LoadEngine::PingTick(int thread) {
 void LoadEngine::StartSending(double rate, absl::Duration duration, int64_t max_per_view) {
   int64_t views = 0;
   for (const auto& user : users_) views += static_cast<int64_t>(user->send_views.size());
+  int64_t ordinal = 0;
+  for (const auto& user : users_) {
+    for (int slot : user->send_views) {
+      user->views[slot].phase = (static_cast<double>(ordinal++) + 0.5) / static_cast<double>(views);
+    }
+  }
   const int64_t now = NowNs();
   send_start_ns_ = now;
   send_end_ns_ = now + absl::ToInt64Nanoseconds(duration);
