@@ -1,5 +1,7 @@
 #include "common/channel_key.h"
 
+#include <functional>
+
 #include "absl/strings/str_cat.h"
 #include "common/string_view.h"
 
@@ -107,6 +109,10 @@ Channel ChannelOfKey(std::string_view channel_key, std::string_view viewer_uid) 
     channel.set_id(group_id);
   }
   return channel;
+}
+
+size_t LaneOfChannel(std::string_view channel_key, size_t count) {
+  return std::hash<std::string_view>()(channel_key) % count;
 }
 
 }  // namespace im

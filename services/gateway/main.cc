@@ -73,7 +73,8 @@ ABSL_FLAG(bool, client_cmds, false,
 ABSL_FLAG(int, send_batch_max, 256,
           "Most SENDs in one MessageService.Send call; 1..1000, the message service's limit.");
 ABSL_FLAG(int, send_shards, 4,
-          "Independent send pipelines (by channel), each with one call in flight.");
+          "Independent send pipelines (by channel), each with one call in flight; equal to the "
+          "message service's --send_lanes, each call goes to one lane.");
 ABSL_FLAG(int, send_queue_max, 8192,
           "SENDs waiting per pipeline; beyond it they are answered UNAVAILABLE.");
 

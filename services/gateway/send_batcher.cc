@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "common/channel_key.h"
+
 namespace im::gateway {
 struct SendBatcher::Call {
   grpc::ClientContext context;
@@ -23,7 +25,7 @@ SendBatcher::~SendBatcher() {
 
 bool SendBatcher::Submit(const std::string& channel_key, im::message::v1::SendItem item,
                          Callback done) {
-  const size_t index = std::hash<std::string>()(channel_key) % shards_.size();
+  const size_t index = LaneOfChannel(channel_key, shards_.size());
   const size_t bytes = item.ByteSizeLong();
   std::shared_ptr<Call> call;
   {

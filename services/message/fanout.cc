@@ -8,7 +8,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "common/channel_key.h"
 #include "common/log.h"
@@ -116,7 +115,7 @@ void Fanout::Enqueue(size_t lane_index, std::vector<FanoutItem> items) {
 }
 
 size_t Fanout::LaneFor(const std::string& channel_key) const {
-  return absl::Hash<std::string>()(channel_key) % lanes_.size();
+  return LaneOfChannel(channel_key, lanes_.size());
 }
 
 void Fanout::EnqueueByChannel(std::vector<FanoutItem> items) {

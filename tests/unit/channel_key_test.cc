@@ -66,5 +66,15 @@ TEST(ChannelKeyTest, PersonChannelShowsThePeerToEachSide) {
   EXPECT_EQ(ChannelAsSeenBy(Group("g"), "alice", "bob").id(), "g");
 }
 
+// The gateway and the message service compute lanes in separate processes, so the values are
+// pinned: a hash with a per-process seed would give each process its own mapping.
+TEST(ChannelKeyTest, LaneOfChannelIsTheSameInEveryProcess) {
+  EXPECT_EQ(LaneOfChannel("p:alice:bob", 4), 0u);
+  EXPECT_EQ(LaneOfChannel("g:team", 4), 1u);
+  EXPECT_EQ(LaneOfChannel("g:b", 4), 2u);
+  EXPECT_EQ(LaneOfChannel("p:x:y", 4), 3u);
+  for (size_t count : {1, 3, 7}) EXPECT_LT(LaneOfChannel("g:team", count), count);
+}
+
 }  // namespace
 }  // namespace im
