@@ -160,9 +160,8 @@ run_scenario reconnect --scenario reconnect --reconnect_workload chat --pairs "$
 cat >"$out/method.md" <<EOF
 - **Where**: everything on this one machine: Postgres and Redis started by \`scripts/run.sh\` in
   \`.local/run\` (Postgres $pg_durability; Redis with AOF, appendfsync everysec), the five
-  services as run.sh starts them (defaults, with one send lane and gateway send shard per core,
-  and the gateway's rate limit lifted with IM_RATE_LIMIT_PER_SEC/BURST=1000000), and the load
-  generator \`im_load\` (2 I/O threads,
+  services as run.sh starts them (defaults, only the gateway's rate limit lifted with
+  IM_RATE_LIMIT_PER_SEC/BURST=1000000), and the load generator \`im_load\` (2 I/O threads,
   binary WebSocket frames, every push RECVACKed) on the same cores.
 - **Ceilings** first, with no other load: Postgres: \`pgbench -c 4 -j 2 -T $pg_seconds\`, each
   transaction one INSERT of $pg_batch rows into a table shaped like \`message.messages\` (same

@@ -105,12 +105,6 @@ common_env=(IM_POSTGRES_DSN="$dsn" IM_REDIS_ADDR="$redis_addr" IM_LISTEN_HOST=12
 for svc in "${services[@]}"; do
   common_env+=("IM_${svc^^}_ADDR=127.0.0.1:${grpc_port[$svc]}")
 done
-# Everything shares this machine's cores: one send lane per core (the message service's default of
-# 4 is for bigger hosts). On 2 cores, 2 lanes against 4 cut send->receive p50 at 2,000 msg/s from
-# 10.8 to 7.4 ms at the same full-speed throughput (tools/bench/RESULTS.md). The gateway shards its
-# sends the same way, so each Send call lands on one lane.
-send_lanes="${IM_SEND_LANES:-$(nproc)}"
-common_env+=(IM_SEND_LANES="$send_lanes" IM_SEND_SHARDS="${IM_SEND_SHARDS:-$send_lanes}")
 
 for svc in "${services[@]}"; do
   bin="$build_dir/services/$svc/$svc"

@@ -72,7 +72,7 @@ ABSL_FLAG(bool, client_cmds, false,
           "Accept sync_once (cmd) SENDs from clients; otherwise they get PERMISSION_DENIED.");
 ABSL_FLAG(int, send_batch_max, 256,
           "Most SENDs in one MessageService.Send call; 1..1000, the message service's limit.");
-ABSL_FLAG(int, send_shards, 4,
+ABSL_FLAG(int, send_shards, 2,
           "Independent send pipelines (by channel), each with one call in flight; equal to the "
           "message service's --send_lanes, each call goes to one lane.");
 ABSL_FLAG(int, send_queue_max, 8192,

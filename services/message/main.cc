@@ -41,8 +41,10 @@ ABSL_FLAG(std::string, conversation_addr, "",
 ABSL_FLAG(absl::Duration, conversation_timeout, absl::Seconds(3),
           "Deadline of one Ensure or AdvanceReads call; a failed Ensure fails what needed it with "
           "UNAVAILABLE.");
-ABSL_FLAG(int, send_lanes, 4,
-          "Send lanes: threads that each batch the sends of their share of the channels.");
+ABSL_FLAG(int, send_lanes, 2,
+          "Send lanes: threads that each batch the sends of their share of the channels (and as "
+          "many fan-out workers). Fewer lanes make larger batches and cost less CPU per message; "
+          "keep the gateways' --send_shards equal to it.");
 ABSL_FLAG(int, send_max_batch, 512, "Most messages one lane commits as one batch.");
 ABSL_FLAG(int, send_max_queue, 100000,
           "Messages waiting per lane; beyond it sends fail at once with UNAVAILABLE.");
