@@ -56,6 +56,13 @@ std::string Payload(int i, size_t size) {
   return payload;
 }
 
+// `count` distinct payloads of `size` bytes each.
+std::vector<std::string> Payloads(int count, size_t size) {
+  std::vector<std::string> payloads;
+  for (int i = 0; i < count; ++i) payloads.push_back(Payload(i, size));
+  return payloads;
+}
+
 // Writes `payloads` one message at a time, corked as WsSession writes its queue, alternating
 // binary and text; `done` gets the first error (or success) once all are written.
 class BurstWriter {
@@ -99,8 +106,7 @@ TEST(CoalescingStreamTest, BurstArrivesCompleteInOrderInFewSends) {
   Pair pair;
   constexpr int kFrames = 2000;
   constexpr size_t kSize = 100;
-  std::vector<std::string> payloads;
-  for (int i = 0; i < kFrames; ++i) payloads.push_back(Payload(i, kSize));
+  const std::vector<std::string> payloads = Payloads(kFrames, kSize);
 
   std::vector<std::pair<std::string, bool>> got;
   std::thread reader([&] {
@@ -149,8 +155,7 @@ TEST(CoalescingStreamTest, ReaderThatStopsReadingStopsTheWriter) {
   // Far more than the socket buffers and the pending bound hold together.
   constexpr int kFrames = 4096;
   constexpr size_t kSize = 16 * 1024;
-  std::vector<std::string> payloads;
-  for (int i = 0; i < kFrames; ++i) payloads.push_back(Payload(i, kSize));
+  const std::vector<std::string> payloads = Payloads(kFrames, kSize);
   BurstWriter writer(pair.server.get(), payloads);
   writer.Start();
   // Run until no write completes for a while: the writer is blocked on the unread socket.
@@ -177,8 +182,7 @@ TEST(CoalescingStreamTest, ReaderThatStopsReadingStopsTheWriter) {
 TEST(CoalescingStreamTest, CloseHandshakeAfterBurst) {
   Pair pair;
   constexpr int kFrames = 500;
-  std::vector<std::string> payloads;
-  for (int i = 0; i < kFrames; ++i) payloads.push_back(Payload(i, 50));
+  const std::vector<std::string> payloads = Payloads(kFrames, 50);
   BurstWriter writer(pair.server.get(), payloads);
   writer.Start();
   pair.io.run();
@@ -225,8 +229,7 @@ TEST(CoalescingStreamTest, FailedSendFailsLaterWrites) {
   pair.client->next_layer().set_option(net::socket_base::linger(true, 0));
   pair.client->next_layer().close();
   constexpr int kFrames = 4096;
-  std::vector<std::string> payloads;
-  for (int i = 0; i < kFrames; ++i) payloads.push_back(Payload(i, 1024));
+  const std::vector<std::string> payloads = Payloads(kFrames, 1024);
   BurstWriter writer(pair.server.get(), payloads);
   writer.Start();
   pair.io.run();
