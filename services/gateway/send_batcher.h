@@ -31,7 +31,7 @@ struct SendOutcome {
 class SendBatcher {
  public:
   struct Options {
-    size_t shards = 4;
+    size_t shards = 2;
     size_t max_batch = 256;
     // Bytes of items per call, well under gRPC's default 4 MiB message limit; a single larger item
     // still goes alone.

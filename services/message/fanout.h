@@ -30,7 +30,7 @@ namespace im::message {
 class Fanout {
  public:
   struct Options {
-    int lanes = 4;
+    int lanes = 2;
     // Items and payload bytes waiting per lane; beyond either new items are dropped (and counted).
     size_t max_queue = 100000;
     size_t max_queue_bytes = 64 << 20;

@@ -27,7 +27,7 @@ namespace im::message {
 class SendPipeline {
  public:
   struct Options {
-    int lanes = 4;
+    int lanes = 2;
     // Most items one lane processes as one batch.
     size_t max_batch = 512;
     // Items and payload bytes waiting per lane; beyond either new items fail at once with
