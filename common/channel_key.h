@@ -50,7 +50,7 @@ im::common::v1::Channel ChannelAsSeenBy(const im::common::v1::Channel& channel,
                                         std::string_view from_uid, std::string_view viewer_uid);
 
 // Which of `count` shards or lanes a channel's work goes to. The gateway's Send batcher and the
-// message service's lanes both use it, so with equal counts (both default to 4) one of the
+// message service's lanes both use it, so with equal counts (both default to 2) one of the
 // gateway's Send calls lands on one lane and waits for that lane alone, not for the slowest of
 // all. It depends only on the key (never on a per-process hash seed), so separate processes agree.
 size_t LaneOfChannel(std::string_view channel_key, size_t count);
