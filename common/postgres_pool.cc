@@ -114,6 +114,21 @@ absl::Status PostgresPool::Ping() {
   });
 }
 
+pqxx::result ExecPreparedChain(pqxx::nontransaction& tx, const std::vector<PgCall>& calls) {
+  std::string sql;
+  for (const PgCall& call : calls) {
+    // libpqxx defines a registered statement on the server at its first exec_prepared; EXECUTE
+    // needs it defined already.
+    tx.conn().prepare_now(call.statement.name);
+    absl::StrAppend(&sql, "EXECUTE ", call.statement.name, "(");
+    for (size_t i = 0; i < call.params.size(); ++i) {
+      absl::StrAppend(&sql, i > 0 ? "," : "", tx.quote(call.params[i]));
+    }
+    sql.append(");");
+  }
+  return tx.exec(sql);
+}
+
 std::string PgArray(const std::vector<std::string>& values) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {

@@ -13,7 +13,8 @@
 //
 // A read that is one statement runs in a pqxx::nontransaction: the statement alone is atomic and
 // reads one snapshot, while a read_transaction would add three round trips (BEGIN, SET TRANSACTION
-// READ ONLY, ROLLBACK) to every call.
+// READ ONLY, ROLLBACK) to every call. A write of a few statements that must commit together runs
+// them with ExecPreparedChain: one round trip instead of BEGIN, each statement and COMMIT.
 #pragma once
 
 #include <atomic>
@@ -79,6 +80,18 @@ class PostgresPool {
   std::vector<PgStatement> statements_;
   std::atomic<size_t> statement_count_{0};
 };
+
+// One execution of a prepared statement: its parameters in text form, as exec_prepared takes them.
+struct PgCall {
+  const PgStatement& statement;
+  std::vector<std::string> params;
+};
+
+// Runs the calls, in order, as one simple query (EXECUTE ...; EXECUTE ...) on `tx`, which must be
+// a pqxx::nontransaction: Postgres runs them as one implicit transaction, all or none committed,
+// each statement with a snapshot taken when it starts (so a lock taken by one is held when the next
+// reads). Returns the last call's rows. The statements must be registered with the pool.
+pqxx::result ExecPreparedChain(pqxx::nontransaction& tx, const std::vector<PgCall>& calls);
 
 // A Postgres array literal for a `$n::text[]` (or `::bigint[]`) parameter, so a batch travels in
 // one statement: PgArray({"a", "b"}) == R"({"a","b"})".

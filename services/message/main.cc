@@ -153,7 +153,8 @@ int main(int argc, char** argv) {
                                       .max_batch = static_cast<size_t>(max_batch),
                                       .max_queue = static_cast<size_t>(max_queue),
                                       .max_queue_bytes = static_cast<size_t>(max_queue_bytes),
-                                      .cmds_stored = [&expander] { expander.Wake(); }});
+                                      .cmds_stored = [&expander] { expander.Wake(); }},
+                                     *registry);
   im::message::MessageReader reader(&channel_store, &message_store,
                                     {.default_limit = static_cast<uint32_t>(sync_default),
                                      .max_limit = static_cast<uint32_t>(sync_max)});

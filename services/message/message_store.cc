@@ -312,26 +312,27 @@ absl::StatusOr<std::vector<InsertOutcome>> MessageStore::InsertMessages(
     created.push_back(m.created_ms);
     row_ptrs.push_back(&m);
   }
-  const std::string keys_array = PgArray(channel_keys);
+  std::string keys_array = PgArray(channel_keys);
+  const std::vector<PgCall> calls = {
+      {kLockChannels, {keys_array}},
+      {kInsertMessages,
+       {std::move(keys_array), PgIntArray(seqs), PgIntArray(ids), PgArray(from_uids),
+        PgArray(client_msg_nos), PgIntArray(flags), ByteaArray(payloads), PgIntArray(created)}}};
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::work tx(conn);
-    tx.exec_prepared(kLockChannels.name, keys_array);
+    pqxx::nontransaction tx(conn);
     for (InsertOutcome& outcome : outcomes) {
       outcome = InsertOutcome{};
       outcome.kind = InsertOutcome::Kind::kSuperseded;
     }
-    for (const auto& row :
-         tx.exec_prepared(kInsertMessages.name, keys_array, PgIntArray(seqs), PgIntArray(ids),
-                          PgArray(from_uids), PgArray(client_msg_nos), PgIntArray(flags),
-                          ByteaArray(payloads), PgIntArray(created))) {
+    for (const auto& row : ExecPreparedChain(tx, calls)) {
       InsertOutcome& outcome = outcomes[row[0].as<size_t>() - 1];
       outcome.kind = InsertOutcome::Kind::kInserted;
       outcome.red_dot_ordinal = row[1].as<int64_t>();
       outcome.red_dots = row[2].as<int64_t>();
       outcome.own_red_dots = row[3].as<int64_t>();
     }
+    // After the commit: a skipped row's key found now was committed by an earlier send.
     ResolveSkipped(tx, kFindMessages, row_ptrs, &outcomes);
-    tx.commit();
   });
   if (!status.ok()) return status;
   return outcomes;

@@ -105,7 +105,7 @@ class MessageStore {
   absl::StatusOr<std::vector<std::optional<StoredMessage>>> FindCmds(
       const std::vector<SenderKey>& keys);
 
-  // Inserts the rows and moves their channels' heads in one transaction and one statement. Commits
+  // Inserts the rows and moves their channels' heads in one transaction and one round trip. Commits
   // of one channel are serialized and a row whose channel already has a higher seq is not inserted
   // (kSuperseded), so once a seq is visible no lower seq can appear later: readers may treat every
   // gap below the highest visible seq as final (DESIGN.md invariant 3), also with several

@@ -1,15 +1,27 @@
 #include "services/message/send_pipeline.h"
 
+#include <algorithm>
 #include <atomic>
 
+#include "absl/time/clock.h"
 #include "common/channel_key.h"
 
 namespace im::message {
+namespace {
 
 namespace v1 = im::message::v1;
 
+// 50us to 2.5s: a stage of a quiet lane takes well under a millisecond, a stalled one seconds.
+const prometheus::Histogram::BucketBoundaries kStageBuckets = {
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5};
+const prometheus::Histogram::BucketBoundaries kBatchBuckets = {1,  2,   4,   8,   16,  32,
+                                                               64, 128, 256, 512, 1024};
+
+}  // namespace
+
 // One Submit: its items, their results, and how many are still unsettled.
 struct SendPipeline::Call {
+  absl::Time submitted = absl::Now();
   std::vector<v1::SendItem> items;
   std::vector<v1::SendResult> results;
   std::atomic<size_t> unsettled;
@@ -17,8 +29,30 @@ struct SendPipeline::Call {
 };
 
 SendPipeline::SendPipeline(SendProcessor* processor, Fanout* fanout,
-                           ConversationClient* conversations, Options options)
-    : processor_(processor), fanout_(fanout), conversations_(conversations), options_(options) {
+                           ConversationClient* conversations, Options options,
+                           prometheus::Registry& registry)
+    : processor_(processor),
+      fanout_(fanout),
+      conversations_(conversations),
+      options_(options),
+      batch_items_(prometheus::BuildHistogram()
+                       .Name("im_message_send_batch_items")
+                       .Help("Items per send batch a lane processed.")
+                       .Register(registry)
+                       .Add({}, kBatchBuckets)),
+      stage_seconds_(prometheus::BuildHistogram()
+                         .Name("im_message_send_stage_seconds")
+                         .Help("Wall time of each stage of a send batch: queued (its oldest item "
+                               "waiting for the lane), membership, dedupe, conversations, seqs, "
+                               "commit, and acking (completing the callers).")
+                         .Register(registry)),
+      queued_seconds_(stage_seconds_.Add({{"stage", "queued"}}, kStageBuckets)),
+      membership_seconds_(stage_seconds_.Add({{"stage", "membership"}}, kStageBuckets)),
+      dedupe_seconds_(stage_seconds_.Add({{"stage", "dedupe"}}, kStageBuckets)),
+      conversations_seconds_(stage_seconds_.Add({{"stage", "conversations"}}, kStageBuckets)),
+      seqs_seconds_(stage_seconds_.Add({{"stage", "seqs"}}, kStageBuckets)),
+      commit_seconds_(stage_seconds_.Add({{"stage", "commit"}}, kStageBuckets)),
+      acking_seconds_(stage_seconds_.Add({{"stage", "acking"}}, kStageBuckets)) {
   for (int i = 0; i < options_.lanes; ++i) lanes_.push_back(std::make_unique<Lane>(options_));
   for (size_t i = 0; i < lanes_.size(); ++i) {
     lanes_[i]->thread = std::thread([this, i] { Loop(i); });
@@ -87,10 +121,17 @@ void SendPipeline::Loop(size_t lane_index) {
   for (;;) {
     std::vector<Entry> batch = lane.queue.PopBatch(options_.max_batch);
     if (batch.empty()) return;
+    const absl::Time popped = absl::Now();
+    absl::Time oldest = popped;
     std::vector<const v1::SendItem*> items;
     items.reserve(batch.size());
-    for (const Entry& entry : batch) items.push_back(&entry.call->items[entry.index]);
-    std::vector<SendOutcome> outcomes = processor_->Process(items);
+    for (const Entry& entry : batch) {
+      items.push_back(&entry.call->items[entry.index]);
+      oldest = std::min(oldest, entry.call->submitted);
+    }
+    SendStages stages;
+    std::vector<SendOutcome> outcomes = processor_->Process(items, &stages);
+    const absl::Time processed = absl::Now();
     std::vector<FanoutItem> fanout;
     std::vector<im::conversation::v1::ReadAdvance> advances;
     bool cmds_stored = false;
@@ -102,10 +143,23 @@ void SendPipeline::Loop(size_t lane_index) {
       }
       Settle(batch[i], std::move(outcomes[i].result));
     }
+    Observe(batch.size(), popped - oldest, stages, absl::Now() - processed);
     fanout_->Enqueue(lane_index, std::move(fanout));
     conversations_->AdvanceReads(std::move(advances));
     if (cmds_stored && options_.cmds_stored) options_.cmds_stored();
   }
+}
+
+void SendPipeline::Observe(size_t items, absl::Duration queued, const SendStages& stages,
+                           absl::Duration acking) {
+  batch_items_.Observe(static_cast<double>(items));
+  queued_seconds_.Observe(absl::ToDoubleSeconds(queued));
+  membership_seconds_.Observe(absl::ToDoubleSeconds(stages.membership));
+  dedupe_seconds_.Observe(absl::ToDoubleSeconds(stages.dedupe));
+  conversations_seconds_.Observe(absl::ToDoubleSeconds(stages.conversations));
+  seqs_seconds_.Observe(absl::ToDoubleSeconds(stages.seqs));
+  commit_seconds_.Observe(absl::ToDoubleSeconds(stages.commit));
+  acking_seconds_.Observe(absl::ToDoubleSeconds(acking));
 }
 
 }  // namespace im::message

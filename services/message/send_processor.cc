@@ -119,18 +119,30 @@ SendProcessor::SendProcessor(ChannelStore* channels, MessageStore* messages,
       ids_(ids),
       options_(options) {}
 
-std::vector<SendOutcome> SendProcessor::Process(const std::vector<const v1::SendItem*>& items) {
+std::vector<SendOutcome> SendProcessor::Process(const std::vector<const v1::SendItem*>& items,
+                                                SendStages* stages) {
   std::vector<Work> works(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     works[i].item = items[i];
     Validate(works[i]);
   }
+  absl::Time start = absl::Now();
+  const auto step_done = [&](absl::Duration SendStages::*stage) {
+    const absl::Time now = absl::Now();
+    if (stages != nullptr) stages->*stage = now - start;
+    start = now;
+  };
   CheckMembership(works);
+  step_done(&SendStages::membership);
   Dedupe(works);
+  step_done(&SendStages::dedupe);
   EnsureConversations(works);
-  AssignSeqsAndIds(works, absl::ToUnixMillis(absl::Now()));
+  step_done(&SendStages::conversations);
+  AssignSeqsAndIds(works, absl::ToUnixMillis(start));
+  step_done(&SendStages::seqs);
   ResolveCmdRecipients(works);
   Commit(works);
+  step_done(&SendStages::commit);
 
   std::vector<SendOutcome> outcomes(works.size());
   for (size_t i = 0; i < works.size(); ++i) {

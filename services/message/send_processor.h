@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
 #include "im/conversation/v1/conversation.pb.h"
 #include "im/message/v1/message.pb.h"
 #include "services/message/channel_store.h"
@@ -36,6 +37,15 @@ struct SendOutcome {
   bool cmd_stored = false;
 };
 
+// Wall time of each step of one Process call, for the stage metrics.
+struct SendStages {
+  absl::Duration membership;
+  absl::Duration dedupe;
+  absl::Duration conversations;
+  absl::Duration seqs;
+  absl::Duration commit;
+};
+
 class SendProcessor {
  public:
   struct Options {
@@ -55,8 +65,9 @@ class SendProcessor {
   // PERSON channel commits only after ConversationService.Ensure made the conversation of both
   // parties; if that fails, the items of that channel get UNAVAILABLE. When Postgres, the sequence
   // service or the id lease fails, every item not already settled gets UNAVAILABLE and nothing of
-  // it is delivered. Never fails as a whole.
-  std::vector<SendOutcome> Process(const std::vector<const im::message::v1::SendItem*>& items);
+  // it is delivered. Never fails as a whole. `stages`, when given, gets the time of each step.
+  std::vector<SendOutcome> Process(const std::vector<const im::message::v1::SendItem*>& items,
+                                   SendStages* stages = nullptr);
 
   // Per-item state while a batch is processed (defined in the .cc).
   struct Work;

@@ -102,7 +102,7 @@ class MessageFixture : public ::testing::Test {
     pipeline.lanes = 4;
     if (expander_ != nullptr) pipeline.cmds_stored = [this] { expander_->Wake(); };
     pipeline_ = std::make_unique<SendPipeline>(processor_.get(), fanout_.get(),
-                                               conversation_client_.get(), pipeline);
+                                               conversation_client_.get(), pipeline, *registry_);
   }
 
   // Stops the running cmd expander: cmds sent afterwards stay pending until a test expands them.

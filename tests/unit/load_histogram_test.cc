@@ -32,5 +32,15 @@ TEST(LoadHistogramTest, SmallValuesAreExactAndATailShows) {
   EXPECT_EQ(LatencyHistogram().Percentile(0.99), 0);
 }
 
+TEST(LoadHistogramTest, PercentileSinceSeesOnlyTheNewValues) {
+  LatencyHistogram h;
+  for (int i = 0; i < 1000; ++i) h.Record(50000);
+  const std::vector<uint64_t> earlier = h.Snapshot();
+  EXPECT_EQ(h.PercentileSince(earlier, 0.99), 0);
+  for (int i = 0; i < 100; ++i) h.Record(10);
+  EXPECT_EQ(h.PercentileSince(earlier, 0.99), 10);
+  EXPECT_NEAR(h.Percentile(0.99), 50000, 50000 * 0.035);
+}
+
 }  // namespace
 }  // namespace im::load

@@ -39,18 +39,37 @@ void LatencyHistogram::Record(int64_t micros) {
   }
 }
 
-int64_t LatencyHistogram::Percentile(double p) const {
+std::vector<uint64_t> LatencyHistogram::Snapshot() const {
+  std::vector<uint64_t> counts(kBuckets);
+  for (size_t i = 0; i < kBuckets; ++i) counts[i] = buckets_[i].load(std::memory_order_relaxed);
+  return counts;
+}
+
+int64_t LatencyHistogram::BoundAtRank(const std::vector<uint64_t>& counts, double p) {
   uint64_t total = 0;
-  for (const auto& bucket : buckets_) total += bucket.load(std::memory_order_relaxed);
-  if (total == 0) return 0;
+  for (uint64_t count : counts) total += count;
+  if (total == 0) return -1;
   const uint64_t rank =
       std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(p * static_cast<double>(total))));
   uint64_t seen = 0;
-  for (size_t i = 0; i < kBuckets; ++i) {
-    seen += buckets_[i].load(std::memory_order_relaxed);
-    if (seen >= rank) return std::min(UpperBound(i), max());
+  for (size_t i = 0; i < counts.size(); ++i) {
+    seen += counts[i];
+    if (seen >= rank) return UpperBound(i);
   }
-  return max();
+  return UpperBound(counts.size() - 1);
+}
+
+int64_t LatencyHistogram::Percentile(double p) const {
+  const int64_t bound = BoundAtRank(Snapshot(), p);
+  return bound < 0 ? 0 : std::min(bound, max());
+}
+
+int64_t LatencyHistogram::PercentileSince(const std::vector<uint64_t>& earlier, double p) const {
+  std::vector<uint64_t> counts = Snapshot();
+  for (size_t i = 0; i < counts.size() && i < earlier.size(); ++i) {
+    counts[i] = counts[i] >= earlier[i] ? counts[i] - earlier[i] : 0;
+  }
+  return std::max<int64_t>(0, BoundAtRank(counts, p));
 }
 
 double LatencyHistogram::mean() const {

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace im::load {
 
@@ -22,6 +23,11 @@ class LatencyHistogram {
   // The smallest bucket bound at or below which a fraction `p` (0..1] of the values lie, in
   // microseconds; 0 when empty.
   int64_t Percentile(double p) const;
+  // The bucket counts now, to take a percentile of what is recorded from here on.
+  std::vector<uint64_t> Snapshot() const;
+  // Like Percentile, over the values recorded since `earlier` was taken (by Snapshot) only; the
+  // bucket's bound, not capped by a maximum.
+  int64_t PercentileSince(const std::vector<uint64_t>& earlier, double p) const;
   int64_t max() const { return max_.load(std::memory_order_relaxed); }
   double mean() const;
   // Adds `other`'s counts to this one.
@@ -34,6 +40,8 @@ class LatencyHistogram {
 
   static size_t Index(uint64_t value);
   static int64_t UpperBound(size_t index);
+  // The bound of the bucket holding rank ceil(p * total) of `counts`; -1 when they are all 0.
+  static int64_t BoundAtRank(const std::vector<uint64_t>& counts, double p);
 
   std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
   std::atomic<int64_t> count_{0};

@@ -99,7 +99,8 @@ absl::StatusOr<std::vector<WatchedProcess>> WatchedProcesses(const ScenarioConfi
   return procs;
 }
 
-// The live progress line (stderr), and the per-second throughput timeline.
+// The live progress line (stderr), and the per-second timeline of throughput and send->receive
+// p99 (so a tail can be placed in time).
 class Progress {
  public:
   Progress(const ScenarioConfig& config, const LoadEngine& engine)
@@ -112,11 +113,15 @@ class Progress {
     const int64_t acked = c.acked.load(), delivered = c.delivered.load();
     const double ack_rate = (acked - last_acked_) / dt;
     const double delivered_rate = (delivered - last_delivered_) / dt;
-    timeline_.push_back({{"t", absl::ToDoubleSeconds(now - start_)},
-                         {"phase", phase},
-                         {"acked_per_s", ack_rate},
-                         {"delivered_per_s", delivered_rate},
-                         {"online", c.online.load()}});
+    const LatencyHistogram& send_recv = engine_.histograms().send_recv;
+    timeline_.push_back(
+        {{"t", absl::ToDoubleSeconds(now - start_)},
+         {"phase", phase},
+         {"acked_per_s", ack_rate},
+         {"delivered_per_s", delivered_rate},
+         {"send_recv_p99_ms", send_recv.PercentileSince(last_send_recv_, 0.99) / 1000.0},
+         {"online", c.online.load()}});
+    last_send_recv_ = send_recv.Snapshot();
     last_time_ = now;
     last_acked_ = acked;
     last_delivered_ = delivered;
@@ -144,6 +149,8 @@ class Progress {
   absl::Time last_time_ = absl::Now();
   int64_t last_acked_ = 0;
   int64_t last_delivered_ = 0;
+  // send->receive bucket counts at the previous line, for each second's own p99.
+  std::vector<uint64_t> last_send_recv_;
   bool tty_;
   json timeline_ = json::array();
 };
