@@ -25,11 +25,36 @@ ConversationClient::ConversationClient(std::shared_ptr<grpc::Channel> channel, O
                     .Help("Failed calls to the conversation service, by call (ensure, "
                           "advance_reads; advance_reads_dropped counts advances dropped when too "
                           "many waited).")
-                    .Register(registry)) {}
+                    .Register(registry)),
+      sender_([this] { SendLoop(); }) {}
 
 ConversationClient::~ConversationClient() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  stop_.notify_all();
+  sender_.join();
   std::unique_lock<std::mutex> lock(mu_);
-  idle_.wait(lock, [this] { return advance_calls_ == 0; });
+  changed_.wait(lock, [this] { return advance_calls_ == 0; });
+}
+
+void ConversationClient::SendLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    changed_.wait(lock, [this] {
+      return (!pending_advances_.empty() && advance_calls_ < options_.max_advance_calls) ||
+             (stopping_ && pending_advances_.empty());
+    });
+    if (pending_advances_.empty()) return;
+    std::shared_ptr<AdvanceCall> call = TakeAdvanceCallLocked();
+    lock.unlock();
+    StartAdvanceCall(std::move(call));
+    lock.lock();
+    stop_.wait_for(lock, absl::ToChronoNanoseconds(options_.advance_interval),
+                   [this] { return stopping_; });
+  }
 }
 
 absl::Status ConversationClient::Ensure(std::vector<cv1::EnsureItem> items) {
@@ -48,10 +73,11 @@ absl::Status ConversationClient::Ensure(std::vector<cv1::EnsureItem> items) {
 
 void ConversationClient::AdvanceReads(std::vector<cv1::ReadAdvance> items) {
   if (items.empty()) return;
-  std::shared_ptr<AdvanceCall> call;
   size_t dropped = 0;
+  bool was_empty;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    was_empty = pending_advances_.empty();
     for (cv1::ReadAdvance& item : items) {
       AdvanceKey key{item.uid(), item.channel().type(), item.channel().id()};
       auto it = pending_advances_.find(key);
@@ -65,16 +91,14 @@ void ConversationClient::AdvanceReads(std::vector<cv1::ReadAdvance> items) {
         it->second = std::move(item);
       }
     }
-    call = TakeAdvanceCallLocked();
   }
+  if (was_empty) changed_.notify_all();
   if (dropped > 0) {
     failures_.Add({{"call", "advance_reads_dropped"}}).Increment(static_cast<double>(dropped));
   }
-  if (call != nullptr) StartAdvanceCall(std::move(call));
 }
 
 std::shared_ptr<ConversationClient::AdvanceCall> ConversationClient::TakeAdvanceCallLocked() {
-  if (pending_advances_.empty() || advance_calls_ >= options_.max_advance_calls) return nullptr;
   ++advance_calls_;
   auto call = std::make_shared<AdvanceCall>();
   const size_t count = std::min(pending_advances_.size(), options_.max_advance_items);
@@ -108,14 +132,11 @@ void ConversationClient::AdvanceEnded(const grpc::Status& status, size_t items) 
                                           {"code", absl::StrCat(status.error_code())},
                                           {"error", status.error_message()}});
   }
-  std::shared_ptr<AdvanceCall> next;
   {
     std::lock_guard<std::mutex> lock(mu_);
     --advance_calls_;
-    next = TakeAdvanceCallLocked();
-    if (advance_calls_ == 0) idle_.notify_all();
   }
-  if (next != nullptr) StartAdvanceCall(std::move(next));
+  changed_.notify_all();
 }
 
 }  // namespace im::message

@@ -1,8 +1,10 @@
 // The message service's view of the conversation service: Ensure (blocking, before a first person
 // message commits and after group members are added) and AdvanceReads (asynchronous, best effort,
-// after a batch is acked: each sender has read what it sent, DESIGN.md invariant 5). Advances that
-// arrive while a call is out are merged and go in the next call, so under load one call (one
-// conversation transaction) carries many batches' advances.
+// after a batch is acked: each sender has read what it sent, DESIGN.md invariant 5). Advances are
+// merged per uid and channel and sent by a thread of their own, one call per advance_interval at
+// most, so one call (one conversation transaction) carries every batch's advances of that time:
+// a sender who sends every few milliseconds moves one read position a few times a second, not
+// once per message.
 //
 //   ConversationClient conversations(channel, {.timeout = absl::Seconds(3)}, registry);
 //   absl::Status s = conversations.Ensure(items);       // UNAVAILABLE etc. on failure
@@ -16,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -34,8 +37,11 @@ class ConversationClient {
     // Deadline of one call.
     absl::Duration timeout = absl::Seconds(3);
     // AdvanceReads calls in flight. Advances arriving while this many are out wait, merged per
-    // uid and channel (the furthest read_seq wins), and leave as soon as a call returns.
+    // uid and channel (the furthest read_seq wins).
     size_t max_advance_calls = 1;
+    // Least time between the starts of two AdvanceReads calls: how long a read position may lag
+    // its sender's last message, bought with fewer conversation writes.
+    absl::Duration advance_interval = absl::Milliseconds(100);
     // Most advances in one call (the conversation service takes at most its --max_items).
     size_t max_advance_items = 10000;
     // Waiting advances (distinct uid and channel); beyond it new ones are dropped (and counted):
@@ -46,7 +52,7 @@ class ConversationClient {
   // Counters are registered in `registry`.
   ConversationClient(std::shared_ptr<grpc::Channel> channel, Options options,
                      prometheus::Registry& registry);
-  // Waits until the waiting advances are sent and their calls ended (each by its deadline).
+  // Sends the waiting advances at once and waits until their calls ended (each by its deadline).
   ~ConversationClient();
   ConversationClient(const ConversationClient&) = delete;
   ConversationClient& operator=(const ConversationClient&) = delete;
@@ -55,8 +61,8 @@ class ConversationClient {
   // code, prefixed "conversation service: ".
   absl::Status Ensure(std::vector<im::conversation::v1::EnsureItem> items);
 
-  // Queues the advances and returns at once; they go in an AdvanceReads call now, or when a call
-  // in flight returns. Failures are logged and counted.
+  // Queues the advances and returns at once; they go in the next AdvanceReads call. Failures are
+  // logged and counted.
   void AdvanceReads(std::vector<im::conversation::v1::ReadAdvance> items);
 
  private:
@@ -64,7 +70,9 @@ class ConversationClient {
   // uid, channel type, channel id.
   using AdvanceKey = std::tuple<std::string, int, std::string>;
 
-  // A call with the waiting advances when one may start (the caller starts it outside the lock).
+  // Starts a call with the waiting advances whenever one may start, until stopped and drained.
+  void SendLoop();
+  // A call with the waiting advances (the caller starts it outside the lock).
   std::shared_ptr<AdvanceCall> TakeAdvanceCallLocked();
   void StartAdvanceCall(std::shared_ptr<AdvanceCall> call);
   void AdvanceEnded(const grpc::Status& status, size_t items);
@@ -73,9 +81,14 @@ class ConversationClient {
   const Options options_;
   prometheus::Family<prometheus::Counter>& failures_;
   std::mutex mu_;
-  std::condition_variable idle_;
+  // Advances waiting, a call ended, or stopping.
+  std::condition_variable changed_;
+  // Stopping, for the wait between two calls.
+  std::condition_variable stop_;
+  bool stopping_ = false;
   size_t advance_calls_ = 0;
   absl::flat_hash_map<AdvanceKey, im::conversation::v1::ReadAdvance> pending_advances_;
+  std::thread sender_;
 };
 
 }  // namespace im::message

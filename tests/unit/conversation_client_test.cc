@@ -1,6 +1,7 @@
 // ConversationClient.AdvanceReads against a fake conversation service: advances that arrive while
-// a call is out merge into the next call (the furthest position per uid and channel wins), and an
-// advance on an idle client leaves at once.
+// a call is out, or within advance_interval of the last call's start, merge into the next call (the
+// furthest position per uid and channel wins), and an advance on a client idle for longer leaves
+// at once.
 #include "services/message/conversation_client.h"
 
 #include <gtest/gtest.h>
@@ -63,12 +64,36 @@ TEST_F(ConversationClientTest, AdvancesWaitingForACallMergeIntoTheNext) {
     EXPECT_EQ(advance.own_red_dots(), seq * 100) << key;
   }
 
-  // Idle again: the next advance does not wait for anything.
+  // Idle again: the next advance waits for nothing but the interval.
   client_.AdvanceReads({Advance("u1", "p", 300)});
   const std::vector<cv1::ReadAdvance> after = fake_.WaitForAdvances(5, absl::Seconds(5));
   ASSERT_EQ(after.size(), 5u);
   EXPECT_EQ(after.back().read_seq(), 300);
   EXPECT_EQ(fake_.AdvanceCalls(), 3u);
+}
+
+TEST_F(ConversationClientTest, AdvancesWithinTheIntervalGoInOneCall) {
+  constexpr absl::Duration kInterval = absl::Milliseconds(400);
+  ConversationClient client(testing::FreshChannel(fake_.address()), {.advance_interval = kInterval},
+                            registry_);
+  client.AdvanceReads({Advance("u1", "p", 1)});
+  ASSERT_EQ(fake_.WaitForAdvances(1, absl::Seconds(5)).size(), 1u);
+  const absl::Time first_call = absl::Now();
+  // The first call has returned; ten more batches come while the interval runs.
+  for (int64_t i = 2; i <= 11; ++i) {
+    client.AdvanceReads({Advance("u1", "p", i), Advance(absl::StrCat("v", i), "p", i)});
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const std::vector<cv1::ReadAdvance> received = fake_.WaitForAdvances(12, absl::Seconds(5));
+  const absl::Duration waited = absl::Now() - first_call;
+  ASSERT_EQ(received.size(), 12u);
+  EXPECT_EQ(fake_.AdvanceCalls(), 2u);
+  EXPECT_GE(waited, kInterval - absl::Milliseconds(50));
+  int64_t u1 = 0;
+  for (const cv1::ReadAdvance& advance : received) {
+    if (advance.uid() == "u1") u1 = std::max(u1, advance.read_seq());
+  }
+  EXPECT_EQ(u1, 11);
 }
 
 TEST_F(ConversationClientTest, EveryAdvanceArrivesWhenCallsOverlapTheirReturns) {
