@@ -263,6 +263,12 @@ im_pg_start() {
   else
     opts+=" -k ''"
   fi
+  # Settings for a write-heavy server: the message rows arrive as a steady stream. With the stock
+  # max_wal_size (1GB) a checkpoint started every minute or two at 10k messages/s, and the full
+  # page images written after each start made the sends of the following seconds wait; shared
+  # buffers hold the hot index pages; lz4 makes the page images a fraction of their size.
+  opts+=" -c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=15min"
+  opts+=" -c wal_compression=lz4"
   if [[ "$fast" == 1 ]]; then
     # Test data is thrown away, so losing it in a machine crash costs nothing.
     opts+=" -c fsync=off -c full_page_writes=off"
@@ -318,7 +324,10 @@ im__redis_ping() { [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PO
 
 # im_redis_start DIR [PORT [MODE]]: starts Redis on 127.0.0.1:PORT and waits for PING. MODE is
 # "ephemeral" (tests: no RDB/AOF, a restart loses everything, which is what the recovery tests
-# want) or "persist" (run.sh: AOF plus the default snapshots). Both default to the last start's.
+# want) or "persist" (run.sh: AOF, fsync every second, without the periodic RDB snapshots: the AOF
+# already restores everything, and each snapshot forks a child that serializes the whole dataset,
+# a second of CPU taken from the services every minute under load). Both default to the last
+# start's.
 im_redis_start() {
   local dir rdir port mode
   dir="$(cd "$1" && pwd)" || return 1
@@ -334,7 +343,7 @@ im_redis_start() {
     --logfile "$rdir/redis.log" --dir "$rdir")
   case "$mode" in
     ephemeral) args+=(--save "" --appendonly no) ;;
-    persist) args+=(--appendonly yes) ;;
+    persist) args+=(--save "" --appendonly yes) ;;
     *) im_die "unknown Redis mode '$mode' (ephemeral or persist)" || return 1 ;;
   esac
   if ! redis-server "${args[@]}" >/dev/null; then
