@@ -130,6 +130,10 @@ results=()
 run_scenario() {
   local name=$1
   shift
+  # The previous scenario's inserts can make an autovacuum of message.messages due, which would
+  # then run (minutes on a large table) under this scenario's load; vacuuming in between puts it
+  # here, outside the measurement. The method section says so.
+  "$pg_bin/vacuumdb" -q -z -h 127.0.0.1 -p "$pg_port" -U postgres -d im
   im_log "scenario $name"
   local rc=0
   "$load" "${common[@]}" --name "$name" --out_json "$out/$name.json" --out_md "$out/$name.md" \
@@ -171,6 +175,14 @@ cat >"$out/method.md" <<EOF
   Fan-out: \`loopback_fanout\` (one write per connection, as a group push is, and one ack
   read back per frame, as RECVACK is), with no WebSocket, protobuf or service work.
 - **Warm-up**: a 5 s 1:1 run whose result is discarded (connections, pools, caches).
+- **Between scenarios**: \`vacuumdb -z\` of the im database, so an autovacuum that the previous
+  scenario's inserts made due (on a large message.messages it reads the table for minutes) does
+  not run inside the next measurement. In production it does, every 20% of the table's rows
+  inserted (autovacuum_vacuum_insert_scale_factor), and sends are slower meanwhile.
+- **Postgres and Redis settings**: as scripts/lib.sh starts them (shared_buffers 1GB,
+  max_wal_size 8GB, checkpoint_timeout 15min, wal_compression lz4; Redis AOF without RDB
+  snapshots); a run seldom contains a checkpoint start, after which sends wait on the full-page
+  writes for some seconds.
 - **Scenarios**, each ${seconds} s of sending, then up to 20 s to drain acks and deliveries;
   throughput counts only the sending window; latencies are from a log-linear histogram (3%
   buckets) of every message, send->receive measured on the receiving connection against the
