@@ -13,6 +13,10 @@ prometheus::Gauge* NewGauge(prometheus::Registry& registry, const std::string& n
   return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
 }
 
+// 0.5 ms to 5 s: a send answered in a batch or two, to one that waited for a stalled store.
+const prometheus::Histogram::BucketBoundaries kSendBuckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
+
 }  // namespace
 
 GatewayMetrics::GatewayMetrics()
@@ -38,6 +42,12 @@ GatewayMetrics::GatewayMetrics()
       idle_closes(NewCounter(*registry, "gateway_idle_closes_total",
                              "Connections closed with IDLE_TIMEOUT.")),
       too_large_closes(NewCounter(*registry, "gateway_too_large_closes_total",
-                                  "Connections closed for a frame over the size limit.")) {}
+                                  "Connections closed for a frame over the size limit.")),
+      send_seconds(&prometheus::BuildHistogram()
+                        .Name("gateway_send_seconds")
+                        .Help("From a SEND handed to the message service batcher to its SENDACK "
+                              "queued on the connection.")
+                        .Register(*registry)
+                        .Add({}, kSendBuckets)) {}
 
 }  // namespace im::gateway

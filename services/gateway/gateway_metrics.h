@@ -6,6 +6,7 @@
 
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
 namespace im::gateway {
@@ -28,6 +29,9 @@ struct GatewayMetrics {
   prometheus::Counter* rate_limited_closes;
   prometheus::Counter* idle_closes;
   prometheus::Counter* too_large_closes;
+  // From a SEND frame handed to the batcher to its SENDACK queued on the connection: the message
+  // service's answer as this gateway sees it, batching and gRPC included.
+  prometheus::Histogram* send_seconds;
 };
 
 }  // namespace im::gateway

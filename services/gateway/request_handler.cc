@@ -194,7 +194,8 @@ void RequestHandler::HandleSend(const std::shared_ptr<Connection>& conn, Frame f
 
   std::string request_id = frame.request_id();
   std::string client_msg_no = send.client_msg_no();
-  auto done = [conn, request_id, client_msg_no, encoding](const SendOutcome& outcome) {
+  auto done = [conn, request_id, client_msg_no, encoding, metrics = metrics_,
+               handed = absl::Now()](const SendOutcome& outcome) {
     Frame reply = SendAckFrame(request_id, client_msg_no);
     im::client::v1::SendAck* ack = reply.mutable_sendack();
     if (!outcome.status.ok()) {
@@ -209,6 +210,7 @@ void RequestHandler::HandleSend(const std::shared_ptr<Connection>& conn, Frame f
       ack->set_timestamp(result.timestamp());
     }
     Reply(conn, reply, encoding);
+    metrics->send_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - handed));
   };
   if (!batcher_->Submit(*key, std::move(item), std::move(done))) {
     Frame refusal = SendAckFrame(request_id, client_msg_no);

@@ -465,6 +465,20 @@ TEST_F(RequestHandlerTest, AClientsCmdIsRefusedByDefault) {
   EXPECT_EQ(answer.sendack().reason(), REASON_CODE_PERMISSION_DENIED);
   EXPECT_EQ(answer.sendack().client_msg_no(), "c1");
   EXPECT_NE(answer.sendack().message().find("--client_cmds"), std::string::npos);
+  EXPECT_EQ(metrics_.send_seconds->Collect().histogram.sample_count, 0u)
+      << "only sends handed to the batcher are timed";
+}
+
+// A send handed to the batcher is timed to its SENDACK, whatever the message service answered
+// (here it is not registered at all).
+TEST_F(RequestHandlerTest, ASendIsTimedFromTheBatcherToItsAck) {
+  Frame send;
+  send.mutable_send()->set_client_msg_no("c2");
+  *send.mutable_send()->mutable_channel() = Person("bob");
+  const Frame answer = Answer(send);
+  ASSERT_TRUE(answer.has_sendack()) << answer.ShortDebugString();
+  EXPECT_NE(answer.sendack().reason(), REASON_CODE_SUCCESS);
+  EXPECT_EQ(metrics_.send_seconds->Collect().histogram.sample_count, 1u);
 }
 
 TEST_F(RequestHandlerTest, CmdRequestsActAsTheConnectionsDevice) {
