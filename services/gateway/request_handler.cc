@@ -209,8 +209,9 @@ void RequestHandler::HandleSend(const std::shared_ptr<Connection>& conn, Frame f
       ack->set_message_seq(result.message_seq());
       ack->set_timestamp(result.timestamp());
     }
-    Reply(conn, reply, encoding);
+    // Before the reply, so whoever sees the SENDACK also sees it counted.
     metrics->send_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - handed));
+    Reply(conn, reply, encoding);
   };
   if (!batcher_->Submit(*key, std::move(item), std::move(done))) {
     Frame refusal = SendAckFrame(request_id, client_msg_no);
