@@ -102,6 +102,12 @@ im_log "Postgres ceiling: pgbench, INSERT of $pg_batch message rows per transact
 pg_tps="$(awk -F'= ' '/^tps = / { split($2, a, " "); print a[1]; exit }' "$out/pgbench.txt")"
 pg_rows="$(awk -v t="$pg_tps" -v b="$pg_batch" 'BEGIN { printf "%.0f", t * b }')"
 "$pg_bin/dropdb" -h 127.0.0.1 -p "$pg_port" -U postgres im_bench_ceiling
+# The ceiling wrote gigabytes of WAL; a checkpoint now keeps those segments (up to min_wal_size)
+# for the scenarios to write into, as on a server past its first checkpoint, instead of each
+# scenario creating segments (see im_pg_start).
+"$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d im -c CHECKPOINT
+wal_segments="$("$pg_bin/psql" -X -q -At -h 127.0.0.1 -p "$pg_port" -U postgres -d im \
+  -c "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}\$'")"
 pg_fast="$(cat "$state/pg.fast" 2>/dev/null || echo 0)"
 pg_durability="fsync on, synchronous_commit on (as scripts/run.sh starts it)"
 if [[ "$pg_fast" == 1 ]]; then pg_durability="fsync off (IM_PG_FAST=1)"; fi
@@ -134,6 +140,9 @@ run_scenario() {
   # then run (minutes on a large table) under this scenario's load; vacuuming in between puts it
   # here, outside the measurement. The method section says so.
   "$pg_bin/vacuumdb" -q -z -h 127.0.0.1 -p "$pg_port" -U postgres -d im
+  # The vacuum dirties pages (hint bits, visibility map) that the kernel would write back 30 s
+  # later, inside the measurement, in one burst that stalled a run's commits for half a second.
+  sync
   im_log "scenario $name"
   local rc=0
   "$load" "${common[@]}" --name "$name" --out_json "$out/$name.json" --out_md "$out/$name.md" \
@@ -161,6 +170,13 @@ run_scenario reconnect --scenario reconnect --reconnect_workload chat --pairs "$
   --rate "$reconnect_rate" --seconds "$seconds" --reconnect_share 0.3 --storms 3
 
 # ---- Report -----------------------------------------------------------------------------------
+# The kernel's dirty-page writeback thresholds, which decide how large its write bursts are.
+im_bench_writeback() {
+  local vm=/proc/sys/vm
+  printf 'vm.dirty_background_bytes %s, dirty_background_ratio %s, dirty_expire_centisecs %s' \
+    "$(cat $vm/dirty_background_bytes)" "$(cat $vm/dirty_background_ratio)" \
+    "$(cat $vm/dirty_expire_centisecs)"
+}
 cat >"$out/method.md" <<EOF
 - **Where**: everything on this one machine: Postgres and Redis started by \`scripts/run.sh\` in
   \`.local/run\` (Postgres $pg_durability; Redis with AOF, appendfsync everysec), the five
@@ -178,11 +194,16 @@ cat >"$out/method.md" <<EOF
 - **Between scenarios**: \`vacuumdb -z\` of the im database, so an autovacuum that the previous
   scenario's inserts made due (on a large message.messages it reads the table for minutes) does
   not run inside the next measurement. In production it does, every 20% of the table's rows
-  inserted (autovacuum_vacuum_insert_scale_factor), and sends are slower meanwhile.
+  inserted (autovacuum_vacuum_insert_scale_factor), and sends are slower meanwhile. Then
+  \`sync\`, so the pages the vacuum dirtied reach the disk before the measurement.
 - **Postgres and Redis settings**: as scripts/lib.sh starts them (shared_buffers 1GB,
   max_wal_size 8GB, checkpoint_timeout 15min, wal_compression lz4; Redis AOF without RDB
   snapshots); a run seldom contains a checkpoint start, after which sends wait on the full-page
-  writes for some seconds.
+  writes for some seconds. A \`CHECKPOINT\` after the ceilings leaves $wal_segments WAL segments
+  to reuse (min_wal_size 4GB), so the scenarios do not create segments.
+- **Host writeback**: $(im_bench_writeback). The kernel writes
+  dirty data-file pages (Postgres extending its tables and indexes) in bursts; a burst of 100+ MB
+  makes the commits waiting on a WAL flush wait for it too.
 - **Scenarios**, each ${seconds} s of sending, then up to 20 s to drain acks and deliveries;
   throughput counts only the sending window; latencies are from a log-linear histogram (3%
   buckets) of every message, send->receive measured on the receiving connection against the
