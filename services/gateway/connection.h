@@ -50,7 +50,7 @@ class Connection {
   void MarkInPresence() { in_presence_.store(true, std::memory_order_release); }
 
   // Whether new messages reach it as SEQ_UPDATE instead of RECV (SeqSubscribe); FULL at first.
-  // Atomic, since the Deliverer reads it on gRPC threads while the connection's strand sets it.
+  // Atomic, since the Deliverer reads it on gRPC threads while the connection's I/O thread sets it.
   bool seq_only() const { return seq_only_.load(std::memory_order_acquire); }
   void SetSeqOnly(bool seq_only) { seq_only_.store(seq_only, std::memory_order_release); }
 

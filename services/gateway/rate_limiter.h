@@ -1,7 +1,7 @@
 // Per-connection rate limit: a token bucket (`rate` frames per second, bursts of up to `burst`)
 // plus the flood rule of the client protocol: a connection whose frames keep being rejected (twice
 // the burst in a row) is to be closed. Not thread-safe; each connection owns one and uses it on its
-// strand.
+// io_context's thread.
 //
 //   RateLimiter limiter(100, 200);
 //   switch (limiter.Check(absl::Now())) { ... }

@@ -1,7 +1,6 @@
 #include "services/gateway/ws_listener.h"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <future>
 
@@ -48,24 +47,23 @@ absl::StatusOr<int> WsListener::Listen(const std::string& host, int port, const 
 
 void WsListener::DoAccept() {
   net::io_context& target = *contexts_[next_++ % contexts_.size()];
-  acceptor_->async_accept(net::make_strand(target),
-                          [this](boost::system::error_code ec, tcp::socket socket) {
-                            if (ec == net::error::operation_aborted || !acceptor_->is_open()) {
-                              return;
-                            }
-                            if (ec) {
-                              log::Warning("ws_accept_failed", {{"error", ec.message()}});
-                              retry_timer_->expires_after(std::chrono::milliseconds(100));
-                              retry_timer_->async_wait([this](boost::system::error_code ec) {
-                                if (!ec && acceptor_->is_open()) DoAccept();
-                              });
-                              return;
-                            }
-                            boost::system::error_code ignored;
-                            socket.set_option(tcp::no_delay(true), ignored);
-                            std::make_shared<WsSession>(std::move(socket), deps_)->Run();
-                            DoAccept();
-                          });
+  acceptor_->async_accept(target, [this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_->is_open()) {
+      return;
+    }
+    if (ec) {
+      log::Warning("ws_accept_failed", {{"error", ec.message()}});
+      retry_timer_->expires_after(std::chrono::milliseconds(100));
+      retry_timer_->async_wait([this](boost::system::error_code ec) {
+        if (!ec && acceptor_->is_open()) DoAccept();
+      });
+      return;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<WsSession>(std::move(socket), deps_)->Run();
+    DoAccept();
+  });
 }
 
 void WsListener::StopAccepting() {

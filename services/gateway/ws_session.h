@@ -1,7 +1,7 @@
 // One client WebSocket connection (Boost.Beast, async): the upgrade, the CONNECT handshake with
 // authentication on the worker pool, the per-connection limits (frame size, idle timeout, rate
-// limit, bounded write queue) and the write loop. Everything runs on the connection's strand; the
-// session lives as long as a handler or the SessionHub holds it.
+// limit, bounded write queue) and the write loop. Everything runs on the one thread of the
+// connection's io_context; the session lives as long as a handler or the SessionHub holds it.
 //
 //   std::make_shared<WsSession>(std::move(socket), &deps)->Run();
 #pragma once
@@ -14,9 +14,9 @@
 #include <memory>
 #include <string>
 
+#include "common/coalescing_stream.h"
 #include "common/worker_pool.h"
 #include "services/gateway/authenticator.h"
-#include "services/gateway/coalescing_stream.h"
 #include "services/gateway/connection.h"
 #include "services/gateway/gateway_metrics.h"
 #include "services/gateway/gateway_options.h"
@@ -42,7 +42,7 @@ struct SessionDeps {
 
 class WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
  public:
-  // `socket` must be bound to a strand of its io_context.
+  // `socket` must be bound to an io_context that one thread runs.
   WsSession(boost::asio::ip::tcp::socket&& socket, const SessionDeps* deps);
 
   // Starts the WebSocket handshake.

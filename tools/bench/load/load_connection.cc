@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <limits>
 #include <utility>
@@ -20,13 +21,14 @@ std::shared_ptr<LoadConnection> LoadConnection::Create(net::io_context& io) {
   return std::shared_ptr<LoadConnection>(new LoadConnection(io));
 }
 
-LoadConnection::LoadConnection(net::io_context& io) : ws_(io) {}
+LoadConnection::LoadConnection(net::io_context& io) : ws_(tcp::socket(io)) {}
 
 void LoadConnection::Open(const tcp::endpoint& server, const net::ip::address& source,
                           OpenHandler on_open, FrameHandler on_frame, CloseHandler on_close) {
   on_frame_ = std::move(on_frame);
   on_close_ = std::move(on_close);
   host_ = absl::StrCat(server.address().to_string(), ":", server.port());
+  ws_.next_layer().SetOwner(weak_from_this());
   tcp::socket& socket = beast::get_lowest_layer(ws_).socket();
   beast::error_code ec;
   socket.open(tcp::v4(), ec);
@@ -94,6 +96,7 @@ void LoadConnection::Write(const im::client::v1::Frame& frame) {
 }
 
 void LoadConnection::WriteNext() {
+  ws_.next_layer().Cork();
   ws_.async_write(net::buffer(writes_.front()),
                   [self = shared_from_this()](beast::error_code ec, size_t) {
                     if (ec) {
@@ -101,8 +104,18 @@ void LoadConnection::WriteNext() {
                       return;  // The read fails too and ends the connection.
                     }
                     self->writes_.pop_front();
-                    if (!self->writes_.empty()) self->WriteNext();
+                    if (self->writes_.empty()) {
+                      self->FlushLater();
+                    } else {
+                      self->WriteNext();
+                    }
                   });
+}
+
+void LoadConnection::FlushLater() {
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    if (self->writes_.empty()) self->ws_.next_layer().Uncork();
+  });
 }
 
 void LoadConnection::Abort() {

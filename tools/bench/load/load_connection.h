@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "common/coalescing_stream.h"
 #include "im/client/v1/client.pb.h"
 
 namespace im::load {
@@ -36,7 +37,9 @@ class LoadConnection : public std::enable_shared_from_this<LoadConnection> {
   void Open(const boost::asio::ip::tcp::endpoint& server, const boost::asio::ip::address& source,
             OpenHandler on_open, FrameHandler on_frame, CloseHandler on_close);
 
-  // Queues a binary frame; dropped when the connection is not open.
+  // Queues a binary frame; dropped when the connection is not open. Frames written while the
+  // io_context has other handlers ready (the RECVACKs of pushes that arrived in one read) leave
+  // in one socket send, as a client library batches them; the frames stay separate.
   void Write(const im::client::v1::Frame& frame);
 
   // Resets the TCP connection without a WebSocket close, as a lost network would.
@@ -48,9 +51,11 @@ class LoadConnection : public std::enable_shared_from_this<LoadConnection> {
   explicit LoadConnection(boost::asio::io_context& io);
   void Read();
   void WriteNext();
+  // Sends what is corked once the handlers ready now have run, unless they queued more.
+  void FlushLater();
   void Finish(const std::string& reason);
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<CoalescingStream> ws_;
   boost::beast::flat_buffer buffer_;
   std::deque<std::string> writes_;
   std::string host_;

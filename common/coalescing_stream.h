@@ -1,7 +1,8 @@
-// The stream under a connection's WebSocket: writes go to a pending buffer and leave the socket in
-// as few sends as possible. Beast writes one message per async_write and waits for it, so without
-// this layer every frame costs a sendmsg; with it, the frames a session writes while corked (its
-// queue holds more) and those written while a send is in flight leave together in one send.
+// The stream under a WebSocket (the gateway's sessions, the load generator's connections): writes
+// go to a pending buffer and leave the socket in as few sends as possible. Beast writes one message
+// per async_write and waits for it, so without this layer every frame costs a sendmsg; with it, the
+// frames a session writes while corked (its queue holds more) and those written while a send is in
+// flight leave together in one send.
 //
 // - Cork() holds writes in the buffer; Uncork() sends what is pending. Uncorked, a write is sent
 //   at once (or right after the send in flight), so Beast's own frames (handshake answer, pong,
@@ -30,7 +31,7 @@
 #include <memory>
 #include <utility>
 
-namespace im::gateway {
+namespace im {
 
 class CoalescingStream {
  public:
@@ -177,4 +178,4 @@ void async_teardown(boost::beast::role_type role, CoalescingStream& stream, Hand
       CoalescingStream::TeardownOp{stream, role}, handler, stream);
 }
 
-}  // namespace im::gateway
+}  // namespace im

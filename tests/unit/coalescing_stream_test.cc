@@ -1,6 +1,8 @@
 // CoalescingStream under a real Beast WebSocket over loopback TCP: bursts arrive complete, in
 // order and as separate messages in fewer socket sends than frames; a reader that stops reading
 // stops the writer; the close handshake still completes after a burst.
+#include "common/coalescing_stream.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -13,9 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "services/gateway/coalescing_stream.h"
-
-namespace im::gateway {
+namespace im {
 namespace {
 
 namespace beast = boost::beast;
@@ -239,4 +239,4 @@ TEST(CoalescingStreamTest, FailedSendFailsLaterWrites) {
 }
 
 }  // namespace
-}  // namespace im::gateway
+}  // namespace im
