@@ -47,23 +47,24 @@ absl::StatusOr<int> WsListener::Listen(const std::string& host, int port, const 
 
 void WsListener::DoAccept() {
   net::io_context& target = *contexts_[next_++ % contexts_.size()];
-  acceptor_->async_accept(target, [this](boost::system::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor_->is_open()) {
-      return;
-    }
-    if (ec) {
-      log::Warning("ws_accept_failed", {{"error", ec.message()}});
-      retry_timer_->expires_after(std::chrono::milliseconds(100));
-      retry_timer_->async_wait([this](boost::system::error_code ec) {
-        if (!ec && acceptor_->is_open()) DoAccept();
-      });
-      return;
-    }
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<WsSession>(std::move(socket), deps_)->Run();
-    DoAccept();
-  });
+  acceptor_->async_accept(target.get_executor(),
+                          [this](boost::system::error_code ec, IoSocket socket) {
+                            if (ec == net::error::operation_aborted || !acceptor_->is_open()) {
+                              return;
+                            }
+                            if (ec) {
+                              log::Warning("ws_accept_failed", {{"error", ec.message()}});
+                              retry_timer_->expires_after(std::chrono::milliseconds(100));
+                              retry_timer_->async_wait([this](boost::system::error_code ec) {
+                                if (!ec && acceptor_->is_open()) DoAccept();
+                              });
+                              return;
+                            }
+                            boost::system::error_code ignored;
+                            socket.set_option(tcp::no_delay(true), ignored);
+                            std::make_shared<WsSession>(std::move(socket), deps_)->Run();
+                            DoAccept();
+                          });
 }
 
 void WsListener::StopAccepting() {

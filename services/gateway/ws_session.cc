@@ -28,7 +28,7 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 
 }  // namespace
 
-WsSession::WsSession(net::ip::tcp::socket&& socket, const SessionDeps* deps)
+WsSession::WsSession(IoSocket&& socket, const SessionDeps* deps)
     : deps_(deps),
       ws_(std::move(socket)),
       timer_(ws_.get_executor()),

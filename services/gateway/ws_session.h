@@ -6,7 +6,6 @@
 //   std::make_shared<WsSession>(std::move(socket), &deps)->Run();
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
@@ -43,7 +42,7 @@ struct SessionDeps {
 class WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
  public:
   // `socket` must be bound to an io_context that one thread runs.
-  WsSession(boost::asio::ip::tcp::socket&& socket, const SessionDeps* deps);
+  WsSession(IoSocket&& socket, const SessionDeps* deps);
 
   // Starts the WebSocket handshake.
   void Run();
@@ -98,7 +97,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   // Queued frames are written corked, so a burst leaves the socket in one send, not one each.
   boost::beast::websocket::stream<CoalescingStream> ws_;
   boost::beast::flat_buffer buffer_;
-  boost::asio::steady_timer timer_;
+  IoTimer timer_;
   State state_ = State::kHandshake;
   RateLimiter limiter_;
   Clock::time_point last_frame_;

@@ -40,7 +40,7 @@ struct Pair {
       client->next_layer().connect(acceptor.local_endpoint());
       client->handshake("127.0.0.1", "/");
     });
-    server = std::make_unique<ServerWs>(acceptor.accept());
+    server = std::make_unique<ServerWs>(acceptor.accept(io.get_executor()));
     bool accepted = false;
     server->async_accept([&](beast::error_code ec) { accepted = !ec; });
     io.run();

@@ -21,7 +21,7 @@ std::shared_ptr<LoadConnection> LoadConnection::Create(net::io_context& io) {
   return std::shared_ptr<LoadConnection>(new LoadConnection(io));
 }
 
-LoadConnection::LoadConnection(net::io_context& io) : ws_(tcp::socket(io)) {}
+LoadConnection::LoadConnection(net::io_context& io) : ws_(IoSocket(io)) {}
 
 void LoadConnection::Open(const tcp::endpoint& server, const net::ip::address& source,
                           OpenHandler on_open, FrameHandler on_frame, CloseHandler on_close) {
@@ -29,7 +29,7 @@ void LoadConnection::Open(const tcp::endpoint& server, const net::ip::address& s
   on_close_ = std::move(on_close);
   host_ = absl::StrCat(server.address().to_string(), ":", server.port());
   ws_.next_layer().SetOwner(weak_from_this());
-  tcp::socket& socket = beast::get_lowest_layer(ws_).socket();
+  IoSocket& socket = beast::get_lowest_layer(ws_).socket();
   beast::error_code ec;
   socket.open(tcp::v4(), ec);
   if (!ec) {
@@ -119,7 +119,7 @@ void LoadConnection::FlushLater() {
 }
 
 void LoadConnection::Abort() {
-  tcp::socket& socket = beast::get_lowest_layer(ws_).socket();
+  IoSocket& socket = beast::get_lowest_layer(ws_).socket();
   if (socket.is_open()) {
     beast::error_code ec;
     // Linger 0: an RST, and no TIME_WAIT holding the port through a reconnect storm.
