@@ -203,7 +203,7 @@ cat >"$out/method.md" <<EOF
   \`sync\`, so the pages the vacuum dirtied reach the disk before the measurement.
 - **Postgres and Redis settings**: as scripts/lib.sh starts them (shared_buffers 1GB,
   max_wal_size 8GB, checkpoint_timeout 15min, wal_compression lz4; Redis AOF without RDB
-  snapshots); a run seldom contains a checkpoint start, after which sends wait on the full-page
+  snapshots, rewritten only from 1gb); a run seldom contains a checkpoint start, after which sends wait on the full-page
   writes for some seconds. A \`CHECKPOINT\` after the ceilings leaves $wal_segments WAL segments
   to reuse (min_wal_size 4GB), so the scenarios do not create segments.
 - **Host writeback**: $(im_bench_writeback). The kernel writes

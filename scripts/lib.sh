@@ -347,7 +347,12 @@ im_redis_start() {
     --logfile "$rdir/redis.log" --dir "$rdir")
   case "$mode" in
     ephemeral) args+=(--save "" --appendonly no) ;;
-    persist) args+=(--save "" --appendonly yes) ;;
+    # A rewrite writes the whole dataset and fsyncs it, and Postgres' commits wait behind it on a
+    # shared disk (a BGREWRITEAOF during a 10k msg/s run made that second's send->receive p99
+    # 86 ms against 16-19 around it). The default 64mb rewrote the bench's 52 MB dataset every
+    # ~3 minutes at 10k msg/s (0.27 MB/s of HINCRBY); 1gb makes it about hourly, at the price of
+    # replaying up to ~2 GB (seconds) when Redis restarts.
+    persist) args+=(--save "" --appendonly yes --auto-aof-rewrite-min-size 1gb) ;;
     *) im_die "unknown Redis mode '$mode' (ephemeral or persist)" || return 1 ;;
   esac
   if ! redis-server "${args[@]}" >/dev/null; then

@@ -126,7 +126,9 @@ json BuildReport(const std::vector<json>& scenarios, const Ceilings& ceilings,
     if (ceilings.fanout_deliveries_per_sec > 0) {
       absl::StrAppend(
           &note, note.empty() ? "" : "; ",
-          absl::StrFormat("%.0f%% of the kernel's loopback ceiling (%.0f frames+acks/s)",
+          absl::StrFormat("%.0f%% of the kernel's loopback ceiling at one frame per write (%.0f "
+                          "frames+acks/s); the gateway and im_load write a connection's queued "
+                          "frames together",
                           100 * rate / ceilings.fanout_deliveries_per_sec,
                           ceilings.fanout_deliveries_per_sec));
     }
