@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -46,6 +47,9 @@ class LoadConnection : public std::enable_shared_from_this<LoadConnection> {
   void Abort();
 
   bool open() const { return open_; }
+
+  // Socket sends started so far (for tests: fewer than the frames written means batching).
+  uint64_t socket_sends() const { return ws_.next_layer().sends(); }
 
  private:
   explicit LoadConnection(boost::asio::io_context& io);
