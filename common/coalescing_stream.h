@@ -39,8 +39,8 @@ namespace im {
 
 // A socket and a timer bound to their io_context's own executor type instead of the type-erased
 // any_io_executor: every asynchronous operation copies its executor a few times, and those copies
-// were ~10% of the gateway's CPU in group fan-out. The io_context must be run by one thread, which
-// is then the connection's implicit strand.
+// were ~10% of the gateway's perf samples in group fan-out. The io_context must be run by one
+// thread, which is then the connection's implicit strand.
 using IoSocket =
     boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
 using IoTimer =

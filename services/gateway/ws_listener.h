@@ -1,8 +1,8 @@
 // The WebSocket front door: one io_context per thread, an acceptor on the first, and each accepted
 // socket bound to the next io_context in turn, so connections spread over the threads. One thread
 // runs each io_context, so a connection's handlers never run concurrently without a strand (whose
-// type-erased, reference-counted executor and lock were ~10% of the gateway's CPU in group
-// fan-out).
+// type-erased, reference-counted executor and lock were ~10% of the gateway's perf samples in
+// group fan-out).
 //
 //   WsListener listener(4);
 //   absl::StatusOr<int> port = listener.Listen("0.0.0.0", 8080, &deps);
