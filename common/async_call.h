@@ -4,6 +4,9 @@
 //   grpc::ServerUnaryReactor* Foo(grpc::CallbackServerContext* ctx, const Req* req, Resp* resp) {
 //     return RunOnWorkers(ctx, workers_, [=] { return logic_->Foo(...); /* fills resp */ });
 //   }
+//   grpc::ServerUnaryReactor* Bar(grpc::CallbackServerContext* ctx, const Req* req, Resp* resp) {
+//     return RunOnWorkers(ctx, workers_, resp, [=] { return logic_->Bar(*req); });  // StatusOr
+//   }
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -24,6 +27,11 @@ inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// Finishes a call that a full queue refused: RESOURCE_EXHAUSTED, so the client retries later.
+inline void FinishBusy(grpc::ServerUnaryReactor* reactor) {
+  reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy, retry later"));
+}
+
 // `work` returns absl::Status; its result finishes the RPC. A full worker queue finishes the RPC
 // at once with RESOURCE_EXHAUSTED; a call cancelled while it waited finishes with CANCELLED.
 template <typename Work>
@@ -38,10 +46,22 @@ grpc::ServerUnaryReactor* RunOnWorkers(grpc::CallbackServerContext* context, Wor
     }
     reactor->Finish(ToGrpcStatus(work()));
   });
-  if (!queued) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy, retry later"));
-  }
+  if (!queued) FinishBusy(reactor);
   return reactor;
+}
+
+// `work` returns absl::StatusOr<Response>: its value becomes `*response`, its status finishes the
+// RPC; queueing and cancellation as above.
+template <typename Response, typename Work>
+grpc::ServerUnaryReactor* RunOnWorkers(grpc::CallbackServerContext* context, WorkerPool& workers,
+                                       Response* response, Work work) {
+  return RunOnWorkers(context, workers,
+                      [response, work = std::move(work)]() mutable -> absl::Status {
+                        auto result = work();
+                        if (!result.ok()) return result.status();
+                        *response = *std::move(result);
+                        return absl::OkStatus();
+                      });
 }
 
 }  // namespace im

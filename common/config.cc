@@ -38,6 +38,16 @@ ABSL_FLAG(bool, auto_migrate, true,
 namespace im {
 namespace {
 
+// The service a start-up refusal names; set by InitProcess.
+std::string& ProcessName() {
+  static std::string* name = new std::string("im");
+  return *name;
+}
+
+std::string EnvironmentName(absl::string_view flag) {
+  return absl::StrCat("IM_", absl::AsciiStrToUpper(flag));
+}
+
 absl::Status CheckPort(const char* name, int port) {
   if (port < 0 || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("--", name, " must be 0..65535, got ", port));
@@ -56,7 +66,7 @@ absl::Status CheckPositive(const char* name, int value) {
 
 absl::Status ApplyEnvironmentToFlags() {
   for (auto& [name, flag] : absl::GetAllFlags()) {
-    const std::string env_name = absl::StrCat("IM_", absl::AsciiStrToUpper(name));
+    const std::string env_name = EnvironmentName(name);
     const char* value = std::getenv(env_name.c_str());
     if (value == nullptr) continue;
     std::string error;
@@ -99,8 +109,13 @@ absl::StatusOr<CommonConfig> LoadCommonConfig(const std::string& service_name) {
   if (c.redis_addr.empty()) {
     return absl::InvalidArgumentError("--redis_addr (IM_REDIS_ADDR) is required");
   }
-  if (c.health_interval <= absl::ZeroDuration() || c.drain_timeout < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("--health_interval must be positive, --drain_timeout >= 0");
+  if (c.health_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("--health_interval must be positive, got ",
+                                                   absl::FormatDuration(c.health_interval)));
+  }
+  if (c.drain_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("--drain_timeout must not be negative, got ",
+                                                   absl::FormatDuration(c.drain_timeout)));
   }
   log::Level level;
   if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
@@ -112,13 +127,25 @@ absl::StatusOr<CommonConfig> LoadCommonConfig(const std::string& service_name) {
   return c;
 }
 
+void ExitAtStartup(absl::string_view message) {
+  std::cerr << ProcessName() << ": " << message << "\n";
+  std::exit(2);
+}
+
+namespace config_internal {
+
+void ExitForFlag(const absl::CommandLineFlag& flag, absl::string_view rule) {
+  ExitAtStartup(absl::StrCat("--", flag.Name(), " (", EnvironmentName(flag.Name()), ") ", rule,
+                             ", got \"", flag.CurrentValue(), "\""));
+}
+
+}  // namespace config_internal
+
 CommonConfig InitProcess(int argc, char** argv, const std::string& service_name) {
+  ProcessName() = service_name;
   absl::SetProgramUsageMessage(
       absl::StrCat("im ", service_name, " service. Every --flag is also read from IM_FLAG."));
-  if (absl::Status env = ApplyEnvironmentToFlags(); !env.ok()) {
-    std::cerr << service_name << ": " << env.message() << "\n";
-    std::exit(2);
-  }
+  if (absl::Status env = ApplyEnvironmentToFlags(); !env.ok()) ExitAtStartup(env.message());
   absl::ParseCommandLine(argc, argv);
   sigset_t signals;
   sigemptyset(&signals);
@@ -126,10 +153,7 @@ CommonConfig InitProcess(int argc, char** argv, const std::string& service_name)
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   absl::StatusOr<CommonConfig> config = LoadCommonConfig(service_name);
-  if (!config.ok()) {
-    std::cerr << service_name << ": " << config.status().message() << "\n";
-    std::exit(2);
-  }
+  if (!config.ok()) ExitAtStartup(config.status().message());
   return *std::move(config);
 }
 

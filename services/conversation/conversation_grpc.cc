@@ -5,23 +5,6 @@
 #include "common/async_call.h"
 
 namespace im::conversation {
-namespace {
-
-// Runs a Conversations method that returns StatusOr<Response> and moves the value into `response`.
-template <typename Request, typename Response, typename Method>
-grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, WorkerPool& workers,
-                              Conversations* conversations, Method method, const Request* request,
-                              Response* response) {
-  return RunOnWorkers(context, workers, [=]() -> absl::Status {
-    auto result = (conversations->*method)(*request);
-    if (!result.ok()) return result.status();
-    *response = *std::move(result);
-    return absl::OkStatus();
-  });
-}
-
-}  // namespace
-
 grpc::ServerUnaryReactor* ConversationGrpcService::Sync(grpc::CallbackServerContext* context,
                                                         const v1::SyncRequest* request,
                                                         v1::SyncResponse* response) {
@@ -39,37 +22,43 @@ grpc::ServerUnaryReactor* ConversationGrpcService::GetChannelSeqs(
 grpc::ServerUnaryReactor* ConversationGrpcService::ClearUnread(
     grpc::CallbackServerContext* context, const v1::ClearUnreadRequest* request,
     v1::ConversationState* response) {
-  return Run(context, *workers_, conversations_, &Conversations::ClearUnread, request, response);
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return conversations_->ClearUnread(*request); });
 }
 
 grpc::ServerUnaryReactor* ConversationGrpcService::SetUnread(grpc::CallbackServerContext* context,
                                                              const v1::SetUnreadRequest* request,
                                                              v1::ConversationState* response) {
-  return Run(context, *workers_, conversations_, &Conversations::SetUnread, request, response);
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return conversations_->SetUnread(*request); });
 }
 
 grpc::ServerUnaryReactor* ConversationGrpcService::Delete(grpc::CallbackServerContext* context,
                                                           const v1::DeleteRequest* request,
                                                           v1::ConversationState* response) {
-  return Run(context, *workers_, conversations_, &Conversations::Delete, request, response);
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return conversations_->Delete(*request); });
 }
 
 grpc::ServerUnaryReactor* ConversationGrpcService::SetPinned(grpc::CallbackServerContext* context,
                                                              const v1::SetPinnedRequest* request,
                                                              v1::ConversationState* response) {
-  return Run(context, *workers_, conversations_, &Conversations::SetPinned, request, response);
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return conversations_->SetPinned(*request); });
 }
 
 grpc::ServerUnaryReactor* ConversationGrpcService::SetMuted(grpc::CallbackServerContext* context,
                                                             const v1::SetMutedRequest* request,
                                                             v1::ConversationState* response) {
-  return Run(context, *workers_, conversations_, &Conversations::SetMuted, request, response);
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return conversations_->SetMuted(*request); });
 }
 
 grpc::ServerUnaryReactor* ConversationGrpcService::Ensure(grpc::CallbackServerContext* context,
                                                           const v1::EnsureRequest* request,
                                                           v1::EnsureResponse* response) {
-  return Run(context, *workers_, conversations_, &Conversations::Ensure, request, response);
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return conversations_->Ensure(*request); });
 }
 
 grpc::ServerUnaryReactor* ConversationGrpcService::AdvanceReads(

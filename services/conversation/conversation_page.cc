@@ -4,8 +4,8 @@
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
-#include "common/channel_key.h"
 #include "services/conversation/sync_cursor.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::conversation {
 namespace {

@@ -1,8 +1,7 @@
 // The conversation service binary: each user's conversation list, read positions and seq snapshots
 // over gRPC (seeds 000, 002, 003).
-#include <cstdio>
-
 #include "absl/flags/flag.h"
+#include "common/config.h"
 #include "common/service_runtime.h"
 #include "migrations_embedded.h"
 #include "services/conversation/conversation_grpc.h"
@@ -22,28 +21,18 @@ ABSL_FLAG(absl::Duration, activity_margin, absl::Seconds(5),
 
 int main(int argc, char** argv) {
   im::ServiceRuntime runtime(im::InitProcess(argc, argv, "conversation"));
-  const int limit_default = absl::GetFlag(FLAGS_sync_limit_default);
-  const int limit_max = absl::GetFlag(FLAGS_sync_limit_max);
-  const int msg_count_max = absl::GetFlag(FLAGS_sync_msg_count_max);
-  const absl::Duration margin = absl::GetFlag(FLAGS_activity_margin);
-  if (limit_default < 1 || limit_max < limit_default || msg_count_max < 0 ||
-      margin < absl::ZeroDuration()) {
-    std::fprintf(stderr,
-                 "conversation: --sync_limit_default must be positive, --sync_limit_max >= "
-                 "--sync_limit_default, --sync_msg_count_max and --activity_margin not "
-                 "negative\n");
-    return 2;
-  }
+  const int limit_default = im::PositiveFlag(FLAGS_sync_limit_default);
+  const int limit_max =
+      im::FlagAtLeast(FLAGS_sync_limit_max, limit_default, "--sync_limit_default");
+  const int msg_count_max = im::FlagAtLeast(FLAGS_sync_msg_count_max, 0);
+  const absl::Duration margin = im::FlagAtLeast(FLAGS_activity_margin, absl::ZeroDuration());
   if (int code = runtime.Migrate(im::conversation::EmbeddedMigrations()); code >= 0) return code;
   // Checked after the migrations, so a migration job needs nothing but the stores.
-  if (absl::GetFlag(FLAGS_message_addr).empty()) {
-    std::fprintf(stderr, "conversation: --message_addr (IM_MESSAGE_ADDR) is required\n");
-    return 2;
-  }
+  const std::string message_addr = im::RequiredFlag(FLAGS_message_addr);
 
   im::conversation::ConversationStore store(&runtime.postgres());
   im::conversation::GrpcMessageClient messages(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_message_addr), grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(message_addr, grpc::InsecureChannelCredentials()),
       absl::GetFlag(FLAGS_message_timeout));
   im::conversation::Conversations conversations(
       &store, &messages,

@@ -19,32 +19,22 @@ grpc::ServerUnaryReactor* ExtensionGrpcService::Set(grpc::CallbackServerContext*
         if (outcome.status.ok()) *response = std::move(outcome.response);
         reactor->Finish(ToGrpcStatus(outcome.status));
       });
-  if (!queued) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy, retry later"));
-  }
+  if (!queued) FinishBusy(reactor);
   return reactor;
 }
 
 grpc::ServerUnaryReactor* ExtensionGrpcService::Get(grpc::CallbackServerContext* context,
                                                     const v1::GetRequest* request,
                                                     v1::GetResponse* response) {
-  return RunOnWorkers(context, *workers_, [=, this]() -> absl::Status {
-    absl::StatusOr<v1::GetResponse> result = extensions_->Get(*request);
-    if (!result.ok()) return result.status();
-    *response = *std::move(result);
-    return absl::OkStatus();
-  });
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return extensions_->Get(*request); });
 }
 
 grpc::ServerUnaryReactor* ExtensionGrpcService::Sync(grpc::CallbackServerContext* context,
                                                      const v1::SyncRequest* request,
                                                      v1::SyncResponse* response) {
-  return RunOnWorkers(context, *workers_, [=, this]() -> absl::Status {
-    absl::StatusOr<v1::SyncResponse> result = extensions_->Sync(*request);
-    if (!result.ok()) return result.status();
-    *response = *std::move(result);
-    return absl::OkStatus();
-  });
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return extensions_->Sync(*request); });
 }
 
 }  // namespace im::extension

@@ -5,9 +5,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "common/channel_key.h"
 #include "common/status.h"
 #include "services/extension/ext_json.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::extension {
 namespace {

@@ -1,12 +1,13 @@
 // The extension service binary: message extensions (seed 001) - versioned per channel, last
 // writer wins or compare-and-set, an operation log, Get and Sync for readers, and EXTENSION_CHANGED
 // pushes through the message service's fan-out.
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
 #include "common/service_runtime.h"
 #include "migrations_embedded.h"
 #include "services/extension/extension_grpc.h"
@@ -47,41 +48,25 @@ ABSL_FLAG(absl::Duration, oplog_retention, absl::Hours(24 * 30),
 ABSL_FLAG(absl::Duration, oplog_sweep_interval, absl::Minutes(10),
           "How often expired operation log entries are deleted.");
 
-namespace {
-
-[[noreturn]] void Fail(const std::string& message) {
-  std::fprintf(stderr, "extension: %s\n", message.c_str());
-  std::exit(2);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   im::ServiceRuntime runtime(im::InitProcess(argc, argv, "extension"));
   im::extension::Extensions::Options options;
-  const int ext_max_bytes = absl::GetFlag(FLAGS_ext_max_bytes);
-  const int sync_default = absl::GetFlag(FLAGS_sync_limit_default);
-  const int sync_max = absl::GetFlag(FLAGS_sync_limit_max);
-  const int get_max = absl::GetFlag(FLAGS_get_max);
-  const int lanes = absl::GetFlag(FLAGS_set_lanes);
-  const int max_batch = absl::GetFlag(FLAGS_set_max_batch);
-  const int max_queue = absl::GetFlag(FLAGS_set_max_queue);
-  if (ext_max_bytes < 2) Fail("--ext_max_bytes must be at least 2 (\"{}\")");
-  if (sync_default < 1 || sync_max < sync_default) {
-    Fail("--sync_limit_default must be positive and --sync_limit_max >= --sync_limit_default");
-  }
-  if (get_max < 1 || lanes < 1 || max_batch < 1 || max_queue < 1) {
-    Fail("--get_max, --set_lanes, --set_max_batch and --set_max_queue must be positive");
-  }
-  const absl::Duration retention = absl::GetFlag(FLAGS_oplog_retention);
-  const absl::Duration sweep_interval = absl::GetFlag(FLAGS_oplog_sweep_interval);
-  if (retention <= absl::ZeroDuration() || sweep_interval <= absl::ZeroDuration()) {
-    Fail("--oplog_retention and --oplog_sweep_interval must be positive");
-  }
+  // The smallest ext is "{}".
+  const int ext_max_bytes = im::FlagAtLeast(FLAGS_ext_max_bytes, 2);
+  const int sync_default = im::PositiveFlag(FLAGS_sync_limit_default);
+  const int sync_max = im::FlagAtLeast(FLAGS_sync_limit_max, sync_default, "--sync_limit_default");
+  const int get_max = im::PositiveFlag(FLAGS_get_max);
+  const int lanes = im::PositiveFlag(FLAGS_set_lanes);
+  const int max_batch = im::PositiveFlag(FLAGS_set_max_batch);
+  const int max_queue = im::PositiveFlag(FLAGS_set_max_queue);
+  const absl::Duration retention = im::PositiveFlag(FLAGS_oplog_retention);
+  const absl::Duration sweep_interval = im::PositiveFlag(FLAGS_oplog_sweep_interval);
   absl::StatusOr<absl::flat_hash_set<int>> client_types =
       im::extension::ParseChannelTypes(absl::GetFlag(FLAGS_client_channel_types));
   if (!client_types.ok()) {
-    Fail(std::string("--client_channel_types: ") + std::string(client_types.status().message()));
+    im::ExitAtStartup(absl::StrCat(
+        "--client_channel_types (IM_CLIENT_CHANNEL_TYPES): ", client_types.status().message(),
+        ", got \"", absl::GetFlag(FLAGS_client_channel_types), "\""));
   }
   options.max_ext_bytes = static_cast<size_t>(ext_max_bytes);
   options.client.channel_types = *std::move(client_types);
@@ -95,20 +80,16 @@ int main(int argc, char** argv) {
 
   if (int code = runtime.Migrate(im::extension::EmbeddedMigrations()); code >= 0) return code;
   // Checked after the migrations, so a migration job needs nothing but the stores.
-  if (absl::GetFlag(FLAGS_message_addr).empty()) {
-    Fail("--message_addr (IM_MESSAGE_ADDR) is required");
-  }
-  if (absl::GetFlag(FLAGS_sequence_addr).empty()) {
-    Fail("--sequence_addr (IM_SEQUENCE_ADDR) is required");
-  }
+  const std::string message_addr = im::RequiredFlag(FLAGS_message_addr);
+  const std::string sequence_addr = im::RequiredFlag(FLAGS_sequence_addr);
 
   im::extension::ExtensionStore store(&runtime.postgres());
   im::extension::GrpcMessageClient messages(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_message_addr), grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(message_addr, grpc::InsecureChannelCredentials()),
       {.timeout = absl::GetFlag(FLAGS_message_timeout),
        .notify_lanes = static_cast<size_t>(lanes)});
   im::extension::VersionClient versions(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_sequence_addr), grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(sequence_addr, grpc::InsecureChannelCredentials()),
       absl::GetFlag(FLAGS_sequence_timeout));
   im::extension::Extensions extensions(&store, &messages, &versions, std::move(options));
   im::extension::SetPipeline pipeline(&extensions, &messages,

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "common/frame_codec.h"
 #include "im/client/v1/client.pb.h"
+#include "im/client/v1/frame_codec.h"
 #include "im/common/v1/common.pb.h"
 
 namespace im::gateway {

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/channel_key.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::gateway {
 namespace {

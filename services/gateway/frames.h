@@ -16,12 +16,4 @@ Frame DisconnectFrame(ReasonCode reason, std::string message);
 
 Frame ErrorFrame(std::string request_id, ReasonCode reason, std::string message);
 
-// The answer to `request` when it is refused before being served (rate limit, busy): its typed
-// response where it has one (SENDACK with its client_msg_no, the message, conversation and seq
-// responses, the cmd and extension responses), ErrorResponse otherwise.
-Frame RefusalFor(const Frame& request, ReasonCode reason, std::string message);
-
-// Whether `body` is sent only by servers, so a client sending it sent a bad frame.
-bool IsServerOnlyBody(Frame::BodyCase body);
-
 }  // namespace im::gateway

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/async_call.h"
-#include "common/channel_key.h"
 #include "common/status.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::gateway {
 namespace {

@@ -3,11 +3,11 @@
 // GetOnlineStatus; called by business servers).
 #pragma once
 
-#include "common/presence.h"
 #include "common/worker_pool.h"
 #include "im/gateway/v1/gateway.grpc.pb.h"
 #include "services/gateway/deliverer.h"
 #include "services/gateway/kicker.h"
+#include "services/gateway/public/presence_store.h"
 #include "services/gateway/token_store.h"
 
 namespace im::gateway {

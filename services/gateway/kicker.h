@@ -13,11 +13,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/gateway_stubs.h"
-#include "common/presence.h"
 #include "common/worker_pool.h"
 #include "im/gateway/v1/gateway.grpc.pb.h"
 #include "services/gateway/gateway_metrics.h"
+#include "services/gateway/public/gateway_stubs.h"
+#include "services/gateway/public/presence_store.h"
 #include "services/gateway/session_hub.h"
 #include "services/gateway/token_store.h"
 

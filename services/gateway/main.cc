@@ -10,8 +10,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "common/config.h"
 #include "common/log.h"
-#include "common/presence.h"
 #include "common/service_runtime.h"
 #include "im/conversation/v1/conversation.grpc.pb.h"
 #include "im/extension/v1/extension.grpc.pb.h"
@@ -23,6 +23,7 @@
 #include "services/gateway/gateway_options.h"
 #include "services/gateway/kicker.h"
 #include "services/gateway/presence_keeper.h"
+#include "services/gateway/public/presence_store.h"
 #include "services/gateway/request_handler.h"
 #include "services/gateway/send_batcher.h"
 #include "services/gateway/session_hub.h"
@@ -82,52 +83,27 @@ namespace {
 
 using im::gateway::GatewayOptions;
 
-[[noreturn]] void Fail(const std::string& message) {
-  std::fprintf(stderr, "gateway: %s\n", message.c_str());
-  std::exit(2);
-}
-
 GatewayOptions LoadOptions() {
   GatewayOptions options;
-  const int max_frame = absl::GetFlag(FLAGS_max_frame_bytes);
-  if (max_frame < 256 || max_frame > 64 * 1024 * 1024) {
-    Fail("--max_frame_bytes must be 256..67108864");
-  }
+  const int max_frame = im::FlagInRange(FLAGS_max_frame_bytes, 256, 64 * 1024 * 1024);
   options.max_frame_bytes = static_cast<size_t>(max_frame);
-  options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
-  if (options.idle_timeout < absl::Seconds(1)) Fail("--idle_timeout must be at least 1s");
-  options.rate_limit_per_sec = absl::GetFlag(FLAGS_rate_limit_per_sec);
-  options.rate_limit_burst = absl::GetFlag(FLAGS_rate_limit_burst);
-  if (!(options.rate_limit_per_sec > 0) || !(options.rate_limit_burst >= 1)) {
-    Fail("--rate_limit_per_sec must be positive and --rate_limit_burst at least 1");
-  }
-  const int frames = absl::GetFlag(FLAGS_write_queue_max_frames);
-  const int bytes = absl::GetFlag(FLAGS_write_queue_max_bytes);
-  if (frames < 1 || bytes < max_frame) {
-    Fail("--write_queue_max_frames must be positive, --write_queue_max_bytes >= --max_frame_bytes");
-  }
-  options.write_queue_max_frames = static_cast<size_t>(frames);
-  options.write_queue_max_bytes = static_cast<size_t>(bytes);
-  options.close_timeout = absl::GetFlag(FLAGS_close_timeout);
-  if (options.close_timeout <= absl::ZeroDuration()) Fail("--close_timeout must be positive");
-  const std::string policy = absl::GetFlag(FLAGS_multi_device);
-  if (policy == "kick_same_flag") {
-    options.multi_device = im::gateway::MultiDevicePolicy::kKickSameFlag;
-  } else if (policy == "allow") {
-    options.multi_device = im::gateway::MultiDevicePolicy::kAllow;
-  } else {
-    Fail("--multi_device must be kick_same_flag or allow, got \"" + policy + "\"");
-  }
-  options.message_timeout = absl::GetFlag(FLAGS_message_timeout);
-  if (options.message_timeout <= absl::ZeroDuration()) Fail("--message_timeout must be positive");
-  options.conversation_timeout = absl::GetFlag(FLAGS_conversation_timeout);
-  if (options.conversation_timeout <= absl::ZeroDuration()) {
-    Fail("--conversation_timeout must be positive");
-  }
-  options.extension_timeout = absl::GetFlag(FLAGS_extension_timeout);
-  if (options.extension_timeout <= absl::ZeroDuration()) {
-    Fail("--extension_timeout must be positive");
-  }
+  options.idle_timeout = im::FlagAtLeast(FLAGS_idle_timeout, absl::Seconds(1));
+  options.rate_limit_per_sec = im::PositiveFlag(FLAGS_rate_limit_per_sec);
+  options.rate_limit_burst = im::FlagAtLeast(FLAGS_rate_limit_burst, 1.0);
+  options.write_queue_max_frames =
+      static_cast<size_t>(im::PositiveFlag(FLAGS_write_queue_max_frames));
+  options.write_queue_max_bytes = static_cast<size_t>(
+      im::FlagAtLeast(FLAGS_write_queue_max_bytes, max_frame, "--max_frame_bytes"));
+  options.close_timeout = im::PositiveFlag(FLAGS_close_timeout);
+  const std::string policy = im::CheckedFlag(
+      FLAGS_multi_device,
+      [](const std::string& value) { return value == "kick_same_flag" || value == "allow"; },
+      "must be kick_same_flag or allow");
+  options.multi_device = policy == "allow" ? im::gateway::MultiDevicePolicy::kAllow
+                                           : im::gateway::MultiDevicePolicy::kKickSameFlag;
+  options.message_timeout = im::PositiveFlag(FLAGS_message_timeout);
+  options.conversation_timeout = im::PositiveFlag(FLAGS_conversation_timeout);
+  options.extension_timeout = im::PositiveFlag(FLAGS_extension_timeout);
   options.client_cmds = absl::GetFlag(FLAGS_client_cmds);
   return options;
 }
@@ -136,9 +112,10 @@ std::string AdvertiseAddress(const im::CommonConfig& config) {
   std::string address = absl::GetFlag(FLAGS_advertise_addr);
   if (!address.empty()) return address;
   if (config.listen_host == "0.0.0.0" || config.listen_host == "::") {
-    Fail("--advertise_addr is required when --listen_host is a wildcard address");
+    im::ExitAtStartup("--advertise_addr is required when --listen_host is a wildcard address");
   }
-  if (config.grpc_port == 0) Fail("--advertise_addr is required when --grpc_port is 0");
+  if (config.grpc_port == 0)
+    im::ExitAtStartup("--advertise_addr is required when --grpc_port is 0");
   return absl::StrCat(config.listen_host, ":", config.grpc_port);
 }
 
@@ -147,33 +124,21 @@ std::string AdvertiseAddress(const im::CommonConfig& config) {
 int main(int argc, char** argv) {
   const im::CommonConfig config = im::InitProcess(argc, argv, "gateway");
   const GatewayOptions options = LoadOptions();
-  const absl::Duration presence_ttl = absl::GetFlag(FLAGS_presence_ttl);
-  if (presence_ttl < absl::Seconds(3)) Fail("--presence_ttl must be at least 3s");
-  const int send_batch = absl::GetFlag(FLAGS_send_batch_max);
-  const int send_shards = absl::GetFlag(FLAGS_send_shards);
-  const int send_queue = absl::GetFlag(FLAGS_send_queue_max);
+  const absl::Duration presence_ttl = im::FlagAtLeast(FLAGS_presence_ttl, absl::Seconds(3));
   // The message service refuses a Send of more items than this, which would fail whole batches.
   constexpr int kMaxSendBatch = 1000;
-  if (send_batch < 1 || send_batch > kMaxSendBatch) {
-    Fail(absl::StrCat("--send_batch_max must be 1..", kMaxSendBatch, ", got ", send_batch));
-  }
-  if (send_shards < 1 || send_queue < 1) {
-    Fail("--send_shards and --send_queue_max must be positive");
-  }
-  int ws_threads = absl::GetFlag(FLAGS_ws_threads);
-  if (ws_threads < 0) Fail("--ws_threads must be >= 0");
+  const int send_batch = im::FlagInRange(FLAGS_send_batch_max, 1, kMaxSendBatch);
+  const int send_shards = im::PositiveFlag(FLAGS_send_shards);
+  const int send_queue = im::PositiveFlag(FLAGS_send_queue_max);
+  int ws_threads = im::FlagAtLeast(FLAGS_ws_threads, 0);
   if (ws_threads == 0) ws_threads = std::max(1u, std::thread::hardware_concurrency());
 
   im::ServiceRuntime runtime(config);
   if (int code = runtime.Migrate({}); code >= 0) return code;
   // Only serving needs these: a --migrate_only Job (Helm hook, run.sh) has no ports or peers.
   const std::string advertise = AdvertiseAddress(config);
-  const std::string message_addr = absl::GetFlag(FLAGS_message_addr);
-  if (message_addr.empty()) Fail("--message_addr (IM_MESSAGE_ADDR) is required");
-  const std::string conversation_addr = absl::GetFlag(FLAGS_conversation_addr);
-  if (conversation_addr.empty()) {
-    Fail("--conversation_addr (IM_CONVERSATION_ADDR) is required");
-  }
+  const std::string message_addr = im::RequiredFlag(FLAGS_message_addr);
+  const std::string conversation_addr = im::RequiredFlag(FLAGS_conversation_addr);
 
   im::gateway::GatewayMetrics metrics;
   runtime.AddMetrics(metrics.registry);
@@ -181,7 +146,7 @@ int main(int argc, char** argv) {
   // handlers they still hold) after them.
   im::gateway::WsListener listener(ws_threads);
   im::gateway::SessionHub hub;
-  im::PresenceStore presence(runtime.redis(), presence_ttl);
+  im::gateway::PresenceStore presence(runtime.redis(), presence_ttl);
   im::gateway::TokenStore tokens(runtime.redis());
   im::gateway::Authenticator authenticator(&tokens, absl::GetFlag(FLAGS_jwt_secret));
   const std::shared_ptr<grpc::Channel> message_channel =

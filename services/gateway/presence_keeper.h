@@ -1,8 +1,8 @@
-// Keeps this gateway's presence entries (common/presence.h) in step with its connections without
-// ever blocking an I/O thread: registrations and removals are queued, coalesced per device and
-// written in batches by one task at a time on the worker pool, so they reach Redis in the order
-// they happened. Every ttl/3 the whole SessionHub is re-registered, so entries of live connections
-// never expire while those of a crashed gateway do.
+// Keeps this gateway's presence entries (services/gateway/public/presence_store.h) in step with its
+// connections without ever blocking an I/O thread: registrations and removals are queued, coalesced
+// per device and written in batches by one task at a time on the worker pool, so they reach Redis
+// in the order they happened. Every ttl/3 the whole SessionHub is re-registered, so entries of live
+// connections never expire while those of a crashed gateway do.
 //
 //   PresenceKeeper keeper(&presence, &workers, &hub, "10.0.0.7:7002");
 //   keeper.Start();
@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/presence.h"
 #include "common/worker_pool.h"
 #include "services/gateway/connection.h"
+#include "services/gateway/public/presence_store.h"
 #include "services/gateway/session_hub.h"
 
 namespace im::gateway {

@@ -7,25 +7,52 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/channel_key.h"
 #include "common/status.h"
 #include "services/gateway/frames.h"
 #include "services/gateway/reason_codes.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::gateway {
-namespace {
 
-using im::client::v1::Frame;
+using im::common::v1::ReasonCode;
+namespace conv = im::conversation::v1;
+namespace ext = im::extension::v1;
+namespace msg = im::message::v1;
+
+// What the gateway does with one body a client may send.
+struct RequestHandler::Route {
+  Frame::BodyCase body;
+  void (RequestHandler::*serve)(const std::shared_ptr<Connection>&, Frame, Encoding);
+  // Fills the typed answer of a refused request; null where ErrorResponse answers a refusal.
+  void (*refuse)(const Frame& request, Frame* answer, ReasonCode reason, std::string message);
+  // The uid the request names (empty: the connection's own); null where it names none.
+  const std::string& (*named_uid)(const Frame& request);
+};
+
+namespace {
 
 void Reply(const std::shared_ptr<Connection>& conn, const Frame& frame, Encoding encoding) {
   conn->Push({MakeOutFrame(frame, encoding)});
 }
 
-Frame SendAckFrame(const std::string& request_id, const std::string& client_msg_no) {
-  Frame frame;
-  frame.set_request_id(request_id);
-  frame.mutable_sendack()->set_client_msg_no(client_msg_no);
-  return frame;
+// Every typed response has the same reason and message fields; `kAnswer` is its mutable accessor.
+template <auto kAnswer>
+void RefuseIn(const Frame&, Frame* answer, ReasonCode reason, std::string message) {
+  auto* out = (answer->*kAnswer)();
+  out->set_reason(reason);
+  out->set_message(std::move(message));
+}
+
+// A SENDACK also names the send it answers.
+void RefuseSend(const Frame& request, Frame* answer, ReasonCode reason, std::string message) {
+  RefuseIn<&Frame::mutable_sendack>(request, answer, reason, std::move(message));
+  answer->mutable_sendack()->set_client_msg_no(request.send().client_msg_no());
+}
+
+// The uid field of the request body `kRequest` (its const accessor).
+template <auto kRequest>
+const std::string& UidIn(const Frame& frame) {
+  return (frame.*kRequest)().uid();
 }
 
 // One call's state, alive until its callback.
@@ -61,6 +88,10 @@ void Forward(ReplyTo to, absl::Duration timeout, Request request, Start start, F
         });
 }
 
+// A stub's async method as Forward's `start`.
+#define IM_ASYNC(stub, method) \
+  [stub](auto&&... args) { stub->async()->method(std::forward<decltype(args)>(args)...); }
+
 // Sets a typed response's reason (and message on failure) from `status`; true when it succeeded.
 template <typename Out>
 bool SetOutcome(const grpc::Status& status, Out* out) {
@@ -69,104 +100,136 @@ bool SetOutcome(const grpc::Status& status, Out* out) {
   return status.ok();
 }
 
+// The same for reads of a channel, where the message service's PERMISSION_DENIED means the user
+// is not a subscriber.
+template <typename Out>
+bool SetChannelOutcome(const grpc::Status& status, Out* out) {
+  out->set_reason(ChannelAccessReasonFor(status));
+  if (!status.ok()) out->set_message(status.error_message());
+  return status.ok();
+}
+
+// The conversation changes (read position, unread, delete, pin, mute) share one shape: the
+// client's channel, the connection's uid and device, and the new state as the answer.
+template <typename Request, typename In>
+Request ChangeOf(const ConnectionInfo& info, In* in) {
+  Request request;
+  request.set_uid(info.uid);
+  request.mutable_channel()->Swap(in->mutable_channel());
+  request.set_device_id(info.device_id);
+  return request;
+}
+
 // Fills the ConversationStateResponse in `field` of the reply with the state a change returned.
 auto StateInto(im::client::v1::ConversationStateResponse* (Frame::*field)()) {
-  return [field](const grpc::Status& status, im::conversation::v1::ConversationState* state,
-                 Frame* reply) {
+  return [field](const grpc::Status& status, conv::ConversationState* state, Frame* reply) {
     im::client::v1::ConversationStateResponse* out = (reply->*field)();
     if (SetOutcome(status, out)) out->mutable_state()->Swap(state);
   };
 }
 
-// The uid a conversation or seq request names; empty means the connection's.
-const std::string& NamedUid(const Frame& frame) {
-  switch (frame.body_case()) {
-    case Frame::kSyncConversationsRequest:
-      return frame.sync_conversations_request().uid();
-    case Frame::kSetReadSeqRequest:
-      return frame.set_read_seq_request().uid();
-    case Frame::kSetUnreadRequest:
-      return frame.set_unread_request().uid();
-    case Frame::kDeleteConversationRequest:
-      return frame.delete_conversation_request().uid();
-    case Frame::kSetPinnedRequest:
-      return frame.set_pinned_request().uid();
-    case Frame::kSetMutedRequest:
-      return frame.set_muted_request().uid();
-    default:
-      return frame.seq_snapshot_request().uid();
-  }
+// A gateway started without --extension_addr answers extension requests UNAVAILABLE.
+bool RefusedWithoutExtensions(const RequestHandler::ExtensionStub* extensions,
+                              const std::shared_ptr<Connection>& conn, const Frame& frame,
+                              Encoding encoding) {
+  if (extensions != nullptr) return false;
+  Reply(conn,
+        RequestHandler::RefusalFor(frame, im::common::v1::REASON_CODE_UNAVAILABLE,
+                                   "this gateway has no extension service (--extension_addr)"),
+        encoding);
+  return true;
 }
 
 }  // namespace
 
+const RequestHandler::Route* RequestHandler::RouteOf(Frame::BodyCase body) {
+  using R = RequestHandler;
+  static constexpr Route kRoutes[] = {
+      {Frame::kSend, &R::Send, &RefuseSend, nullptr},
+      {Frame::kRecvack, &R::RecvAck, nullptr, nullptr},
+      {Frame::kPing, &R::Ping, nullptr, nullptr},
+      {Frame::kSyncChannelMessagesRequest, &R::SyncChannelMessages,
+       &RefuseIn<&Frame::mutable_sync_channel_messages_response>, nullptr},
+      {Frame::kSyncConversationsRequest, &R::SyncConversations,
+       &RefuseIn<&Frame::mutable_sync_conversations_response>,
+       &UidIn<&Frame::sync_conversations_request>},
+      {Frame::kSetReadSeqRequest, &R::SetReadSeq, &RefuseIn<&Frame::mutable_set_read_seq_response>,
+       &UidIn<&Frame::set_read_seq_request>},
+      {Frame::kSetUnreadRequest, &R::SetUnread, &RefuseIn<&Frame::mutable_set_unread_response>,
+       &UidIn<&Frame::set_unread_request>},
+      {Frame::kDeleteConversationRequest, &R::DeleteConversation,
+       &RefuseIn<&Frame::mutable_delete_conversation_response>,
+       &UidIn<&Frame::delete_conversation_request>},
+      {Frame::kSetPinnedRequest, &R::SetPinned, &RefuseIn<&Frame::mutable_set_pinned_response>,
+       &UidIn<&Frame::set_pinned_request>},
+      {Frame::kSetMutedRequest, &R::SetMuted, &RefuseIn<&Frame::mutable_set_muted_response>,
+       &UidIn<&Frame::set_muted_request>},
+      {Frame::kSeqSnapshotRequest, &R::SeqSnapshot,
+       &RefuseIn<&Frame::mutable_seq_snapshot_response>, &UidIn<&Frame::seq_snapshot_request>},
+      {Frame::kSeqSubscribeRequest, &R::SeqSubscribe,
+       &RefuseIn<&Frame::mutable_seq_subscribe_response>, nullptr},
+      {Frame::kCmdSyncRequest, &R::CmdSync, &RefuseIn<&Frame::mutable_cmd_sync_response>, nullptr},
+      {Frame::kCmdAckRequest, &R::CmdAck, &RefuseIn<&Frame::mutable_cmd_ack_response>, nullptr},
+      {Frame::kExtensionSetRequest, &R::ExtensionSet,
+       &RefuseIn<&Frame::mutable_extension_set_response>, nullptr},
+      {Frame::kExtensionSyncRequest, &R::ExtensionSync,
+       &RefuseIn<&Frame::mutable_extension_sync_response>, nullptr},
+  };
+  for (const Route& route : kRoutes) {
+    if (route.body == body) return &route;
+  }
+  return nullptr;
+}
+
+bool RequestHandler::IsClientRequest(Frame::BodyCase body) { return RouteOf(body) != nullptr; }
+
+Frame RequestHandler::RefusalFor(const Frame& request, ReasonCode reason, std::string message) {
+  Frame answer;
+  answer.set_request_id(request.request_id());
+  const Route* route = RouteOf(request.body_case());
+  if (route != nullptr && route->refuse != nullptr) {
+    route->refuse(request, &answer, reason, std::move(message));
+  } else {
+    RefuseIn<&Frame::mutable_error>(request, &answer, reason, std::move(message));
+  }
+  return answer;
+}
+
 void RequestHandler::Handle(const std::shared_ptr<Connection>& conn, Frame frame,
                             Encoding encoding) {
-  switch (frame.body_case()) {
-    case Frame::kPing: {
-      Frame pong;
-      pong.set_request_id(frame.request_id());
-      pong.mutable_pong()->set_server_time(absl::ToUnixMillis(absl::Now()));
-      Reply(conn, pong, encoding);
-      return;
-    }
-    case Frame::kSend:
-      HandleSend(conn, std::move(frame), encoding);
-      return;
-    case Frame::kRecvack:
-      // Only counted: delivery state is derivable from read and sync positions, and this
-      // protocol version keeps no per-message delivered state.
-      metrics_->recvacks->Increment();
-      return;
-    case Frame::kSyncChannelMessagesRequest:
-      HandleSync(conn, std::move(frame), encoding);
-      return;
-    case Frame::kSyncConversationsRequest:
-    case Frame::kSetReadSeqRequest:
-    case Frame::kSetUnreadRequest:
-    case Frame::kDeleteConversationRequest:
-    case Frame::kSetPinnedRequest:
-    case Frame::kSetMutedRequest:
-    case Frame::kSeqSnapshotRequest:
-      HandleConversation(conn, std::move(frame), encoding);
-      return;
-    case Frame::kSeqSubscribeRequest:
-      HandleSeqSubscribe(conn, frame, encoding);
-      return;
-    case Frame::kCmdSyncRequest:
-    case Frame::kCmdAckRequest:
-      HandleCmd(conn, frame, encoding);
-      return;
-    case Frame::kExtensionSetRequest:
-    case Frame::kExtensionSyncRequest:
-      HandleExtension(conn, std::move(frame), encoding);
-      return;
-    case Frame::kConnect:
-      Reply(conn,
-            ErrorFrame(frame.request_id(), im::common::v1::REASON_CODE_INVALID_ARGUMENT,
-                       "already connected; CONNECT is only valid as the first frame"),
-            encoding);
-      return;
-    default:
-      break;
-  }
-  if (IsServerOnlyBody(frame.body_case())) {
+  const Route* route = RouteOf(frame.body_case());
+  if (route == nullptr) {
     Reply(conn,
-          ErrorFrame(frame.request_id(), im::common::v1::REASON_CODE_BAD_FRAME,
-                     "this frame body is only sent by servers"),
+          frame.body_case() == Frame::kConnect
+              ? ErrorFrame(frame.request_id(), im::common::v1::REASON_CODE_INVALID_ARGUMENT,
+                           "already connected; CONNECT is only valid as the first frame")
+              : ErrorFrame(frame.request_id(), im::common::v1::REASON_CODE_BAD_FRAME,
+                           "this frame body is only sent by servers"),
           encoding);
     return;
   }
-  const std::string name =
-      Frame::descriptor()->FindFieldByNumber(static_cast<int>(frame.body_case()))->name();
-  Reply(conn,
-        ErrorFrame(frame.request_id(), im::common::v1::REASON_CODE_INVALID_ARGUMENT,
-                   absl::StrCat(name, " is not served by this gateway yet")),
-        encoding);
+  if (route->named_uid != nullptr) {
+    const std::string& named = route->named_uid(frame);
+    if (!named.empty() && named != conn->info().uid) {
+      Reply(conn,
+            RefusalFor(frame, im::common::v1::REASON_CODE_PERMISSION_DENIED,
+                       "a connection acts only for its own uid; leave uid empty or set it to "
+                       "yours"),
+            encoding);
+      return;
+    }
+  }
+  (this->*route->serve)(conn, std::move(frame), encoding);
 }
 
-void RequestHandler::HandleSend(const std::shared_ptr<Connection>& conn, Frame frame,
-                                Encoding encoding) {
+void RequestHandler::Ping(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding) {
+  Frame pong;
+  pong.set_request_id(frame.request_id());
+  pong.mutable_pong()->set_server_time(absl::ToUnixMillis(absl::Now()));
+  Reply(conn, pong, encoding);
+}
+
+void RequestHandler::Send(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding) {
   const ConnectionInfo& info = conn->info();
   im::client::v1::Send& send = *frame.mutable_send();
   absl::StatusOr<std::string> key = ChannelKeyFor(info.uid, send.channel());
@@ -183,7 +246,7 @@ void RequestHandler::HandleSend(const std::shared_ptr<Connection>& conn, Frame f
           encoding);
     return;
   }
-  im::message::v1::SendItem item;
+  msg::SendItem item;
   *item.mutable_channel() = std::move(*send.mutable_channel());
   item.set_from_uid(info.uid);
   item.set_from_device_id(info.device_id);
@@ -192,17 +255,18 @@ void RequestHandler::HandleSend(const std::shared_ptr<Connection>& conn, Frame f
   *item.mutable_flags() = send.flags();
   *item.mutable_recipient_uids() = std::move(*send.mutable_recipient_uids());
 
-  std::string request_id = frame.request_id();
-  std::string client_msg_no = send.client_msg_no();
-  auto done = [conn, request_id, client_msg_no, encoding, metrics = metrics_,
-               handed = absl::Now()](const SendOutcome& outcome) {
-    Frame reply = SendAckFrame(request_id, client_msg_no);
-    im::client::v1::SendAck* ack = reply.mutable_sendack();
+  // The SENDACK, whatever becomes of the send, answers with the request's ids.
+  Frame ack_frame;
+  ack_frame.set_request_id(frame.request_id());
+  ack_frame.mutable_sendack()->set_client_msg_no(send.client_msg_no());
+  auto done = [conn, ack_frame, encoding, metrics = metrics_,
+               handed = absl::Now()](const SendOutcome& outcome) mutable {
+    im::client::v1::SendAck* ack = ack_frame.mutable_sendack();
     if (!outcome.status.ok()) {
       ack->set_reason(ReasonFor(outcome.status));
       ack->set_message(outcome.status.error_message());
     } else {
-      const im::message::v1::SendResult& result = outcome.result;
+      const msg::SendResult& result = outcome.result;
       ack->set_reason(result.reason());
       ack->set_message(result.message());
       ack->set_message_id(result.message_id());
@@ -211,20 +275,26 @@ void RequestHandler::HandleSend(const std::shared_ptr<Connection>& conn, Frame f
     }
     // Before the reply, so whoever sees the SENDACK also sees it counted.
     metrics->send_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - handed));
-    Reply(conn, reply, encoding);
+    Reply(conn, ack_frame, encoding);
   };
   if (!batcher_->Submit(*key, std::move(item), std::move(done))) {
-    Frame refusal = SendAckFrame(request_id, client_msg_no);
-    refusal.mutable_sendack()->set_reason(im::common::v1::REASON_CODE_UNAVAILABLE);
-    refusal.mutable_sendack()->set_message("gateway send queue full; retry later");
-    Reply(conn, refusal, encoding);
+    Reply(conn,
+          RefusalFor(frame, im::common::v1::REASON_CODE_UNAVAILABLE,
+                     "gateway send queue full; retry later"),
+          encoding);
   }
 }
 
-void RequestHandler::HandleSync(const std::shared_ptr<Connection>& conn, Frame frame,
-                                Encoding encoding) {
+void RequestHandler::RecvAck(const std::shared_ptr<Connection>&, Frame, Encoding) {
+  // Only counted: delivery state is derivable from read and sync positions, and this protocol
+  // version keeps no per-message delivered state.
+  metrics_->recvacks->Increment();
+}
+
+void RequestHandler::SyncChannelMessages(const std::shared_ptr<Connection>& conn, Frame frame,
+                                         Encoding encoding) {
   const im::client::v1::SyncChannelMessagesRequest& in = frame.sync_channel_messages_request();
-  im::message::v1::SyncChannelMessagesRequest request;
+  msg::SyncChannelMessagesRequest request;
   request.set_uid(conn->info().uid);
   *request.mutable_channel() = in.channel();
   request.set_start_seq(in.start_seq());
@@ -232,156 +302,115 @@ void RequestHandler::HandleSync(const std::shared_ptr<Connection>& conn, Frame f
   request.set_limit(in.limit());
   request.set_direction(in.direction());
   MessageStub* stub = messages_.get();
-  Forward<im::message::v1::SyncChannelMessagesResponse>(
+  Forward<msg::SyncChannelMessagesResponse>(
       {conn, frame.request_id(), encoding}, message_timeout_, std::move(request),
-      [stub](auto&&... args) {
-        stub->async()->SyncChannelMessages(std::forward<decltype(args)>(args)...);
-      },
-      [](const grpc::Status& status, im::message::v1::SyncChannelMessagesResponse* response,
-         Frame* reply) {
+      IM_ASYNC(stub, SyncChannelMessages),
+      [](const grpc::Status& status, msg::SyncChannelMessagesResponse* response, Frame* reply) {
         im::client::v1::SyncChannelMessagesResponse* out =
             reply->mutable_sync_channel_messages_response();
-        if (!status.ok()) {
-          out->set_reason(ChannelAccessReasonFor(status));
-          out->set_message(status.error_message());
-          return;
-        }
-        out->set_reason(im::common::v1::REASON_CODE_SUCCESS);
+        if (!SetChannelOutcome(status, out)) return;
         out->mutable_messages()->Swap(response->mutable_messages());
         *out->mutable_covered() = response->covered();
         out->set_has_more(response->has_more());
       });
 }
 
-void RequestHandler::HandleConversation(const std::shared_ptr<Connection>& conn, Frame frame,
-                                        Encoding encoding) {
-  namespace conv = im::conversation::v1;
-  const ConnectionInfo& info = conn->info();
-  if (const std::string& named = NamedUid(frame); !named.empty() && named != info.uid) {
-    Reply(conn,
-          RefusalFor(frame, im::common::v1::REASON_CODE_PERMISSION_DENIED,
-                     "a connection acts only for its own uid; leave uid empty or set it to yours"),
-          encoding);
-    return;
-  }
-  ReplyTo to{conn, frame.request_id(), encoding};
+void RequestHandler::SyncConversations(const std::shared_ptr<Connection>& conn, Frame frame,
+                                       Encoding encoding) {
+  im::client::v1::SyncConversationsRequest& in = *frame.mutable_sync_conversations_request();
+  conv::SyncRequest request;
+  request.set_uid(conn->info().uid);
+  request.set_cursor(std::move(*in.mutable_cursor()));
+  request.set_limit(in.limit());
+  request.set_msg_count(in.msg_count());
+  request.set_only_unread(in.only_unread());
+  *request.mutable_exclude_channel_types() = in.exclude_channel_types();
   ConversationStub* stub = conversations_.get();
-  switch (frame.body_case()) {
-    case Frame::kSyncConversationsRequest: {
-      im::client::v1::SyncConversationsRequest& in = *frame.mutable_sync_conversations_request();
-      conv::SyncRequest request;
-      request.set_uid(info.uid);
-      request.set_cursor(std::move(*in.mutable_cursor()));
-      request.set_limit(in.limit());
-      request.set_msg_count(in.msg_count());
-      request.set_only_unread(in.only_unread());
-      *request.mutable_exclude_channel_types() = in.exclude_channel_types();
-      Forward<conv::SyncResponse>(
-          std::move(to), conversation_timeout_, std::move(request),
-          [stub](auto&&... args) { stub->async()->Sync(std::forward<decltype(args)>(args)...); },
-          [](const grpc::Status& status, conv::SyncResponse* response, Frame* reply) {
-            im::client::v1::SyncConversationsResponse* out =
-                reply->mutable_sync_conversations_response();
-            if (!SetOutcome(status, out)) return;
-            out->mutable_conversations()->Swap(response->mutable_conversations());
-            out->mutable_deleted_channels()->Swap(response->mutable_deleted_channels());
-            out->set_next_cursor(std::move(*response->mutable_next_cursor()));
-            out->set_has_more(response->has_more());
-          });
-      return;
-    }
-    case Frame::kSetReadSeqRequest: {
-      im::client::v1::SetReadSeqRequest& in = *frame.mutable_set_read_seq_request();
-      conv::ClearUnreadRequest request;
-      request.set_uid(info.uid);
-      request.mutable_channel()->Swap(in.mutable_channel());
-      request.set_read_seq(in.read_seq());
-      request.set_device_id(info.device_id);
-      Forward<conv::ConversationState>(
-          std::move(to), conversation_timeout_, std::move(request),
-          [stub](auto&&... args) {
-            stub->async()->ClearUnread(std::forward<decltype(args)>(args)...);
-          },
-          StateInto(&Frame::mutable_set_read_seq_response));
-      return;
-    }
-    case Frame::kSetUnreadRequest: {
-      im::client::v1::SetUnreadRequest& in = *frame.mutable_set_unread_request();
-      conv::SetUnreadRequest request;
-      request.set_uid(info.uid);
-      request.mutable_channel()->Swap(in.mutable_channel());
-      request.set_unread(in.unread());
-      request.set_device_id(info.device_id);
-      Forward<conv::ConversationState>(
-          std::move(to), conversation_timeout_, std::move(request),
-          [stub](auto&&... args) {
-            stub->async()->SetUnread(std::forward<decltype(args)>(args)...);
-          },
-          StateInto(&Frame::mutable_set_unread_response));
-      return;
-    }
-    case Frame::kDeleteConversationRequest: {
-      im::client::v1::DeleteConversationRequest& in = *frame.mutable_delete_conversation_request();
-      conv::DeleteRequest request;
-      request.set_uid(info.uid);
-      request.mutable_channel()->Swap(in.mutable_channel());
-      request.set_device_id(info.device_id);
-      Forward<conv::ConversationState>(
-          std::move(to), conversation_timeout_, std::move(request),
-          [stub](auto&&... args) { stub->async()->Delete(std::forward<decltype(args)>(args)...); },
-          StateInto(&Frame::mutable_delete_conversation_response));
-      return;
-    }
-    case Frame::kSetPinnedRequest: {
-      im::client::v1::SetPinnedRequest& in = *frame.mutable_set_pinned_request();
-      conv::SetPinnedRequest request;
-      request.set_uid(info.uid);
-      request.mutable_channel()->Swap(in.mutable_channel());
-      request.set_pinned(in.pinned());
-      request.set_device_id(info.device_id);
-      Forward<conv::ConversationState>(
-          std::move(to), conversation_timeout_, std::move(request),
-          [stub](auto&&... args) {
-            stub->async()->SetPinned(std::forward<decltype(args)>(args)...);
-          },
-          StateInto(&Frame::mutable_set_pinned_response));
-      return;
-    }
-    case Frame::kSetMutedRequest: {
-      im::client::v1::SetMutedRequest& in = *frame.mutable_set_muted_request();
-      conv::SetMutedRequest request;
-      request.set_uid(info.uid);
-      request.mutable_channel()->Swap(in.mutable_channel());
-      request.set_muted(in.muted());
-      request.set_device_id(info.device_id);
-      Forward<conv::ConversationState>(
-          std::move(to), conversation_timeout_, std::move(request),
-          [stub](auto&&... args) {
-            stub->async()->SetMuted(std::forward<decltype(args)>(args)...);
-          },
-          StateInto(&Frame::mutable_set_muted_response));
-      return;
-    }
-    default: {
-      conv::GetChannelSeqsRequest request;
-      request.set_uid(info.uid);
-      request.mutable_channels()->Swap(frame.mutable_seq_snapshot_request()->mutable_channels());
-      Forward<conv::GetChannelSeqsResponse>(
-          std::move(to), conversation_timeout_, std::move(request),
-          [stub](auto&&... args) {
-            stub->async()->GetChannelSeqs(std::forward<decltype(args)>(args)...);
-          },
-          [](const grpc::Status& status, conv::GetChannelSeqsResponse* response, Frame* reply) {
-            im::client::v1::SeqSnapshotResponse* out = reply->mutable_seq_snapshot_response();
-            if (SetOutcome(status, out)) out->mutable_seqs()->Swap(response->mutable_seqs());
-          });
-      return;
-    }
-  }
+  Forward<conv::SyncResponse>(
+      {conn, frame.request_id(), encoding}, conversation_timeout_, std::move(request),
+      IM_ASYNC(stub, Sync),
+      [](const grpc::Status& status, conv::SyncResponse* response, Frame* reply) {
+        im::client::v1::SyncConversationsResponse* out =
+            reply->mutable_sync_conversations_response();
+        if (!SetOutcome(status, out)) return;
+        out->mutable_conversations()->Swap(response->mutable_conversations());
+        out->mutable_deleted_channels()->Swap(response->mutable_deleted_channels());
+        out->set_next_cursor(std::move(*response->mutable_next_cursor()));
+        out->set_has_more(response->has_more());
+      });
 }
 
-void RequestHandler::HandleSeqSubscribe(const std::shared_ptr<Connection>& conn, const Frame& frame,
+void RequestHandler::SetReadSeq(const std::shared_ptr<Connection>& conn, Frame frame,
+                                Encoding encoding) {
+  im::client::v1::SetReadSeqRequest* in = frame.mutable_set_read_seq_request();
+  auto request = ChangeOf<conv::ClearUnreadRequest>(conn->info(), in);
+  request.set_read_seq(in->read_seq());
+  ConversationStub* stub = conversations_.get();
+  Forward<conv::ConversationState>({conn, frame.request_id(), encoding}, conversation_timeout_,
+                                   std::move(request), IM_ASYNC(stub, ClearUnread),
+                                   StateInto(&Frame::mutable_set_read_seq_response));
+}
+
+void RequestHandler::SetUnread(const std::shared_ptr<Connection>& conn, Frame frame,
+                               Encoding encoding) {
+  im::client::v1::SetUnreadRequest* in = frame.mutable_set_unread_request();
+  auto request = ChangeOf<conv::SetUnreadRequest>(conn->info(), in);
+  request.set_unread(in->unread());
+  ConversationStub* stub = conversations_.get();
+  Forward<conv::ConversationState>({conn, frame.request_id(), encoding}, conversation_timeout_,
+                                   std::move(request), IM_ASYNC(stub, SetUnread),
+                                   StateInto(&Frame::mutable_set_unread_response));
+}
+
+void RequestHandler::DeleteConversation(const std::shared_ptr<Connection>& conn, Frame frame,
                                         Encoding encoding) {
+  auto request =
+      ChangeOf<conv::DeleteRequest>(conn->info(), frame.mutable_delete_conversation_request());
+  ConversationStub* stub = conversations_.get();
+  Forward<conv::ConversationState>({conn, frame.request_id(), encoding}, conversation_timeout_,
+                                   std::move(request), IM_ASYNC(stub, Delete),
+                                   StateInto(&Frame::mutable_delete_conversation_response));
+}
+
+void RequestHandler::SetPinned(const std::shared_ptr<Connection>& conn, Frame frame,
+                               Encoding encoding) {
+  im::client::v1::SetPinnedRequest* in = frame.mutable_set_pinned_request();
+  auto request = ChangeOf<conv::SetPinnedRequest>(conn->info(), in);
+  request.set_pinned(in->pinned());
+  ConversationStub* stub = conversations_.get();
+  Forward<conv::ConversationState>({conn, frame.request_id(), encoding}, conversation_timeout_,
+                                   std::move(request), IM_ASYNC(stub, SetPinned),
+                                   StateInto(&Frame::mutable_set_pinned_response));
+}
+
+void RequestHandler::SetMuted(const std::shared_ptr<Connection>& conn, Frame frame,
+                              Encoding encoding) {
+  im::client::v1::SetMutedRequest* in = frame.mutable_set_muted_request();
+  auto request = ChangeOf<conv::SetMutedRequest>(conn->info(), in);
+  request.set_muted(in->muted());
+  ConversationStub* stub = conversations_.get();
+  Forward<conv::ConversationState>({conn, frame.request_id(), encoding}, conversation_timeout_,
+                                   std::move(request), IM_ASYNC(stub, SetMuted),
+                                   StateInto(&Frame::mutable_set_muted_response));
+}
+
+void RequestHandler::SeqSnapshot(const std::shared_ptr<Connection>& conn, Frame frame,
+                                 Encoding encoding) {
+  conv::GetChannelSeqsRequest request;
+  request.set_uid(conn->info().uid);
+  request.mutable_channels()->Swap(frame.mutable_seq_snapshot_request()->mutable_channels());
+  ConversationStub* stub = conversations_.get();
+  Forward<conv::GetChannelSeqsResponse>(
+      {conn, frame.request_id(), encoding}, conversation_timeout_, std::move(request),
+      IM_ASYNC(stub, GetChannelSeqs),
+      [](const grpc::Status& status, conv::GetChannelSeqsResponse* response, Frame* reply) {
+        im::client::v1::SeqSnapshotResponse* out = reply->mutable_seq_snapshot_response();
+        if (SetOutcome(status, out)) out->mutable_seqs()->Swap(response->mutable_seqs());
+      });
+}
+
+void RequestHandler::SeqSubscribe(const std::shared_ptr<Connection>& conn, Frame frame,
+                                  Encoding encoding) {
   using im::client::v1::SeqSubscribeMode;
   Frame reply;
   reply.set_request_id(frame.request_id());
@@ -406,96 +435,83 @@ void RequestHandler::HandleSeqSubscribe(const std::shared_ptr<Connection>& conn,
   Reply(conn, reply, encoding);
 }
 
-void RequestHandler::HandleCmd(const std::shared_ptr<Connection>& conn, const Frame& frame,
-                               Encoding encoding) {
-  namespace msg = im::message::v1;
-  const ConnectionInfo& info = conn->info();
-  ReplyTo to{conn, frame.request_id(), encoding};
+void RequestHandler::CmdSync(const std::shared_ptr<Connection>& conn, Frame frame,
+                             Encoding encoding) {
+  msg::CmdSyncRequest request;
+  request.set_uid(conn->info().uid);
+  request.set_device_id(conn->info().device_id);
+  request.set_after(frame.cmd_sync_request().after());
+  request.set_limit(frame.cmd_sync_request().limit());
   CmdStub* stub = cmds_.get();
-  if (frame.has_cmd_sync_request()) {
-    msg::CmdSyncRequest request;
-    request.set_uid(info.uid);
-    request.set_device_id(info.device_id);
-    request.set_after(frame.cmd_sync_request().after());
-    request.set_limit(frame.cmd_sync_request().limit());
-    Forward<msg::CmdSyncResponse>(
-        std::move(to), message_timeout_, std::move(request),
-        [stub](auto&&... args) { stub->async()->Sync(std::forward<decltype(args)>(args)...); },
-        [](const grpc::Status& status, msg::CmdSyncResponse* response, Frame* reply) {
-          im::client::v1::CmdSyncResponse* out = reply->mutable_cmd_sync_response();
-          if (!SetOutcome(status, out)) return;
-          out->mutable_entries()->Swap(response->mutable_entries());
-          out->set_has_more(response->has_more());
-        });
-    return;
-  }
-  msg::CmdAckRequest request;
-  request.set_uid(info.uid);
-  request.set_device_id(info.device_id);
-  request.set_up_to(frame.cmd_ack_request().up_to());
-  Forward<msg::CmdAckResponse>(
-      std::move(to), message_timeout_, std::move(request),
-      [stub](auto&&... args) { stub->async()->Ack(std::forward<decltype(args)>(args)...); },
-      [](const grpc::Status& status, msg::CmdAckResponse*, Frame* reply) {
-        SetOutcome(status, reply->mutable_cmd_ack_response());
+  Forward<msg::CmdSyncResponse>(
+      {conn, frame.request_id(), encoding}, message_timeout_, std::move(request),
+      IM_ASYNC(stub, Sync),
+      [](const grpc::Status& status, msg::CmdSyncResponse* response, Frame* reply) {
+        im::client::v1::CmdSyncResponse* out = reply->mutable_cmd_sync_response();
+        if (!SetOutcome(status, out)) return;
+        out->mutable_entries()->Swap(response->mutable_entries());
+        out->set_has_more(response->has_more());
       });
 }
 
-void RequestHandler::HandleExtension(const std::shared_ptr<Connection>& conn, Frame frame,
-                                     Encoding encoding) {
-  namespace ext = im::extension::v1;
-  const ConnectionInfo& info = conn->info();
-  if (extensions_ == nullptr) {
-    Reply(conn,
-          RefusalFor(frame, im::common::v1::REASON_CODE_UNAVAILABLE,
-                     "this gateway has no extension service (--extension_addr)"),
-          encoding);
-    return;
-  }
-  ReplyTo to{conn, frame.request_id(), encoding};
+void RequestHandler::CmdAck(const std::shared_ptr<Connection>& conn, Frame frame,
+                            Encoding encoding) {
+  msg::CmdAckRequest request;
+  request.set_uid(conn->info().uid);
+  request.set_device_id(conn->info().device_id);
+  request.set_up_to(frame.cmd_ack_request().up_to());
+  CmdStub* stub = cmds_.get();
+  Forward<msg::CmdAckResponse>({conn, frame.request_id(), encoding}, message_timeout_,
+                               std::move(request), IM_ASYNC(stub, Ack),
+                               [](const grpc::Status& status, msg::CmdAckResponse*, Frame* reply) {
+                                 SetOutcome(status, reply->mutable_cmd_ack_response());
+                               });
+}
+
+void RequestHandler::ExtensionSet(const std::shared_ptr<Connection>& conn, Frame frame,
+                                  Encoding encoding) {
+  if (RefusedWithoutExtensions(extensions_.get(), conn, frame, encoding)) return;
+  im::client::v1::ExtensionSetRequest& in = *frame.mutable_extension_set_request();
+  ext::SetRequest request;
+  request.mutable_channel()->Swap(in.mutable_channel());
+  request.set_message_id(in.message_id());
+  if (in.has_status()) request.set_status(in.status());
+  request.set_ext(std::move(*in.mutable_ext()));
+  request.set_mode(in.mode());
+  if (in.has_expected_version()) request.set_expected_version(in.expected_version());
+  request.set_operator_uid(conn->info().uid);
+  request.set_from_client(true);
   ExtensionStub* stub = extensions_.get();
-  if (frame.has_extension_set_request()) {
-    im::client::v1::ExtensionSetRequest& in = *frame.mutable_extension_set_request();
-    ext::SetRequest request;
-    request.mutable_channel()->Swap(in.mutable_channel());
-    request.set_message_id(in.message_id());
-    if (in.has_status()) request.set_status(in.status());
-    request.set_ext(std::move(*in.mutable_ext()));
-    request.set_mode(in.mode());
-    if (in.has_expected_version()) request.set_expected_version(in.expected_version());
-    request.set_operator_uid(info.uid);
-    request.set_from_client(true);
-    Forward<ext::SetResponse>(
-        std::move(to), extension_timeout_, std::move(request),
-        [stub](auto&&... args) { stub->async()->Set(std::forward<decltype(args)>(args)...); },
-        [](const grpc::Status& status, ext::SetResponse* response, Frame* reply) {
-          im::client::v1::ExtensionSetResponse* out = reply->mutable_extension_set_response();
-          if (SetOutcome(status, out)) {
-            out->set_applied(response->applied());
-            out->mutable_value()->Swap(response->mutable_value());
-          } else if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-            GetDetails(FromGrpcStatus(status), out->mutable_value());
-          }
-        });
-    return;
-  }
+  Forward<ext::SetResponse>(
+      {conn, frame.request_id(), encoding}, extension_timeout_, std::move(request),
+      IM_ASYNC(stub, Set),
+      [](const grpc::Status& status, ext::SetResponse* response, Frame* reply) {
+        im::client::v1::ExtensionSetResponse* out = reply->mutable_extension_set_response();
+        if (SetOutcome(status, out)) {
+          out->set_applied(response->applied());
+          out->mutable_value()->Swap(response->mutable_value());
+        } else if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+          GetDetails(FromGrpcStatus(status), out->mutable_value());
+        }
+      });
+}
+
+void RequestHandler::ExtensionSync(const std::shared_ptr<Connection>& conn, Frame frame,
+                                   Encoding encoding) {
+  if (RefusedWithoutExtensions(extensions_.get(), conn, frame, encoding)) return;
   const im::client::v1::ExtensionSyncRequest& in = frame.extension_sync_request();
   ext::SyncRequest request;
   *request.mutable_channel() = in.channel();
   request.set_since_version(in.since_version());
   request.set_limit(in.limit());
-  request.set_uid(info.uid);
+  request.set_uid(conn->info().uid);
+  ExtensionStub* stub = extensions_.get();
   Forward<ext::SyncResponse>(
-      std::move(to), extension_timeout_, std::move(request),
-      [stub](auto&&... args) { stub->async()->Sync(std::forward<decltype(args)>(args)...); },
+      {conn, frame.request_id(), encoding}, extension_timeout_, std::move(request),
+      IM_ASYNC(stub, Sync),
       [](const grpc::Status& status, ext::SyncResponse* response, Frame* reply) {
         im::client::v1::ExtensionSyncResponse* out = reply->mutable_extension_sync_response();
-        if (!status.ok()) {
-          out->set_reason(ChannelAccessReasonFor(status));
-          out->set_message(status.error_message());
-          return;
-        }
-        out->set_reason(im::common::v1::REASON_CODE_SUCCESS);
+        if (!SetChannelOutcome(status, out)) return;
         out->mutable_values()->Swap(response->mutable_values());
         out->set_has_more(response->has_more());
         out->set_latest_version(response->latest_version());

@@ -1,20 +1,24 @@
 // Serves the frames of an authenticated connection (everything after CONNECT that the session does
-// not handle itself): PING, SEND through the send batcher, RECVACK, SYNC_CHANNEL_MESSAGES through
-// the message service, the conversation and seq requests through the conversation service, and
-// SEQ_SUBSCRIBE (the connection's push mode), CMD_SYNC and CMD_ACK through the message service's
-// CmdService (with the connection's uid and device), and the extension set and sync requests
-// through the extension service (as the connection's uid, Set marked from_client). Every request
-// acts as the connection's uid and device; a request naming another uid is refused with
-// PERMISSION_DENIED. Answers go back through Connection::Push in the request's encoding; nothing
-// here blocks.
+// not handle itself). One table in request_handler.cc names every body a client may send, with
+// the method that serves it, the typed answer a refusal of it gets, and the uid field it may name;
+// every other body is sent only by servers. Requests go to the message service (SEND through the
+// send batcher, channel sync, cmd sync and ack), the conversation service (conversation sync,
+// read positions, unread, delete, pin, mute, seq snapshot) and the extension service (set as a
+// client, sync), always as the connection's uid and device: a request naming another uid is
+// refused with PERMISSION_DENIED. Answers go back through Connection::Push in the request's
+// encoding; nothing here blocks.
 //
 //   handler.Handle(conn, std::move(frame), Encoding::kJson);
+//
+// A new client request is one row in the table and one method here.
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "absl/time/time.h"
 #include "im/client/v1/client.pb.h"
+#include "im/common/v1/common.pb.h"
 #include "im/conversation/v1/conversation.grpc.pb.h"
 #include "im/extension/v1/extension.grpc.pb.h"
 #include "im/message/v1/message.grpc.pb.h"
@@ -27,6 +31,7 @@ namespace im::gateway {
 
 class RequestHandler {
  public:
+  using Frame = im::client::v1::Frame;
   using MessageStub = im::message::v1::MessageService::StubInterface;
   using CmdStub = im::message::v1::CmdService::StubInterface;
   using ConversationStub = im::conversation::v1::ConversationService::StubInterface;
@@ -50,28 +55,42 @@ class RequestHandler {
         extension_timeout_(options.extension_timeout),
         client_cmds_(options.client_cmds) {}
 
-  // `frame` is decoded, has a body other than CONNECT and DISCONNECT, and passed the rate limit.
-  void Handle(const std::shared_ptr<Connection>& conn, im::client::v1::Frame frame,
-              Encoding encoding);
+  // `frame` is decoded, has a body other than DISCONNECT, and passed the rate limit. A body
+  // only servers send answers BAD_FRAME, a second CONNECT INVALID_ARGUMENT.
+  void Handle(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+
+  // The answer to `request` when it is refused before being served (rate limit, busy, another
+  // uid): its typed response where it has one (a SENDACK carries the client_msg_no),
+  // ErrorResponse otherwise.
+  static Frame RefusalFor(const Frame& request, im::common::v1::ReasonCode reason,
+                          std::string message);
+
+  // Whether a client may send `body` after CONNECT.
+  static bool IsClientRequest(Frame::BodyCase body);
 
  private:
-  void HandleSend(const std::shared_ptr<Connection>& conn, im::client::v1::Frame frame,
-                  Encoding encoding);
-  void HandleSync(const std::shared_ptr<Connection>& conn, im::client::v1::Frame frame,
-                  Encoding encoding);
-  // The conversation and seq requests: refused when they name another uid, otherwise forwarded
-  // to the conversation service with the connection's uid (and device for changes).
-  void HandleConversation(const std::shared_ptr<Connection>& conn, im::client::v1::Frame frame,
-                          Encoding encoding);
-  void HandleSeqSubscribe(const std::shared_ptr<Connection>& conn,
-                          const im::client::v1::Frame& frame, Encoding encoding);
-  // CMD_SYNC and CMD_ACK of this connection's device.
-  void HandleCmd(const std::shared_ptr<Connection>& conn, const im::client::v1::Frame& frame,
-                 Encoding encoding);
-  // EXTENSION_SET (operator and from_client set here) and EXTENSION_SYNC (reader = the
-  // connection's uid); a version mismatch answers with the current value.
-  void HandleExtension(const std::shared_ptr<Connection>& conn, im::client::v1::Frame frame,
-                       Encoding encoding);
+  struct Route;
+  static const Route* RouteOf(Frame::BodyCase body);
+
+  // The methods the routes name, one per request body.
+  void Ping(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void Send(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void RecvAck(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void SyncChannelMessages(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void SyncConversations(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void SetReadSeq(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void SetUnread(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void DeleteConversation(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void SetPinned(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void SetMuted(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void SeqSnapshot(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void SeqSubscribe(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void CmdSync(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void CmdAck(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  // As the connection's uid, marked from_client; a version mismatch answers with the current
+  // value.
+  void ExtensionSet(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void ExtensionSync(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
 
   SendBatcher* batcher_;
   const std::shared_ptr<MessageStub> messages_;

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "common/channel_key.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::gateway {
 struct SendBatcher::Call {

@@ -6,10 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/channel_key.h"
 #include "common/log.h"
 #include "services/gateway/frames.h"
 #include "services/gateway/reason_codes.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::gateway {
 namespace {
@@ -131,9 +131,9 @@ void WsSession::OnMessage(bool text) {
         Enqueue(MakeOutFrame(
             ErrorFrame("", im::common::v1::REASON_CODE_RATE_LIMITED, "rate limited"), encoding));
       } else if (frame->body_case() != Frame::kRecvack) {
-        Enqueue(MakeOutFrame(
-            RefusalFor(*frame, im::common::v1::REASON_CODE_RATE_LIMITED, "rate limited"),
-            encoding));
+        Enqueue(MakeOutFrame(RequestHandler::RefusalFor(
+                                 *frame, im::common::v1::REASON_CODE_RATE_LIMITED, "rate limited"),
+                             encoding));
       }
       return;
     case RateLimiter::Verdict::kDisconnect:

@@ -7,23 +7,15 @@ namespace im::message {
 grpc::ServerUnaryReactor* ChannelGrpcService::CreateGroup(grpc::CallbackServerContext* context,
                                                           const v1::CreateGroupRequest* request,
                                                           v1::Group* response) {
-  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::Group> group = channels_->CreateGroup(*request);
-    if (!group.ok()) return group.status();
-    *response = *std::move(group);
-    return absl::OkStatus();
-  });
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return channels_->CreateGroup(*request); });
 }
 
 grpc::ServerUnaryReactor* ChannelGrpcService::UpdateGroup(grpc::CallbackServerContext* context,
                                                           const v1::UpdateGroupRequest* request,
                                                           v1::Group* response) {
-  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::Group> group = channels_->UpdateGroup(*request);
-    if (!group.ok()) return group.status();
-    *response = *std::move(group);
-    return absl::OkStatus();
-  });
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return channels_->UpdateGroup(*request); });
 }
 
 grpc::ServerUnaryReactor* ChannelGrpcService::DeleteGroup(grpc::CallbackServerContext* context,
@@ -58,12 +50,8 @@ grpc::ServerUnaryReactor* ChannelGrpcService::RemoveSubscribers(
 grpc::ServerUnaryReactor* ChannelGrpcService::ListSubscribers(
     grpc::CallbackServerContext* context, const v1::ListSubscribersRequest* request,
     v1::ListSubscribersResponse* response) {
-  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::ListSubscribersResponse> page = channels_->ListSubscribers(*request);
-    if (!page.ok()) return page.status();
-    *response = *std::move(page);
-    return absl::OkStatus();
-  });
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return channels_->ListSubscribers(*request); });
 }
 
 grpc::ServerUnaryReactor* ChannelGrpcService::CheckSubscribers(

@@ -4,7 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "common/channel_key.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::message {
 namespace {

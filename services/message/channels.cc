@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "common/channel_key.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::message {
 

@@ -7,12 +7,8 @@ namespace im::message {
 grpc::ServerUnaryReactor* CmdGrpcService::Sync(grpc::CallbackServerContext* context,
                                                const v1::CmdSyncRequest* request,
                                                v1::CmdSyncResponse* response) {
-  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::CmdSyncResponse> result = inbox_->Sync(*request);
-    if (!result.ok()) return result.status();
-    *response = *std::move(result);
-    return absl::OkStatus();
-  });
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return inbox_->Sync(*request); });
 }
 
 grpc::ServerUnaryReactor* CmdGrpcService::Ack(grpc::CallbackServerContext* context,

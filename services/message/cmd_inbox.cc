@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "absl/time/clock.h"
-#include "common/channel_key.h"
 #include "services/message/message_view.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::message {
 namespace {

@@ -9,8 +9,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "common/channel_key.h"
 #include "common/log.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::message {
 namespace {
@@ -64,14 +64,14 @@ class RequestBuilder {
   size_t last_item_ = SIZE_MAX;
 };
 
-bool IsExcluded(const PresenceEntry& entry, const im::gateway::v1::DeliverItem& item) {
+bool IsExcluded(const gateway::PresenceEntry& entry, const im::gateway::v1::DeliverItem& item) {
   return item.has_exclude_device() && entry.uid == item.exclude_device().uid() &&
          entry.device_id == item.exclude_device().device_id();
 }
 
 }  // namespace
 
-Fanout::Fanout(ChannelStore* channels, PresenceStore* presence, GatewayClients* gateways,
+Fanout::Fanout(ChannelStore* channels, gateway::PresenceStore* presence, GatewayClients* gateways,
                Options options, prometheus::Registry& registry)
     : channels_(channels),
       presence_(presence),
@@ -174,7 +174,7 @@ struct Fanout::GatewayRequests {
 
 std::vector<Fanout::GatewayRequests> Fanout::BuildRequests(
     const std::vector<FanoutItem>& items, const std::vector<std::vector<std::string>>& recipients,
-    const std::vector<std::vector<PresenceEntry>>& presence,
+    const std::vector<std::vector<gateway::PresenceEntry>>& presence,
     const absl::flat_hash_map<std::string, size_t>& uid_index) const {
   absl::flat_hash_map<std::string, RequestBuilder> builders;
   std::vector<std::string> addresses;
@@ -185,7 +185,7 @@ std::vector<Fanout::GatewayRequests> Fanout::BuildRequests(
     for (size_t k = 0; k < recipients[i].size(); ++k) {
       const std::string& uid = recipients[i][k];
       absl::flat_hash_set<std::string_view> gateways_of_uid;
-      for (const PresenceEntry& entry : presence[uid_index.at(uid)]) {
+      for (const gateway::PresenceEntry& entry : presence[uid_index.at(uid)]) {
         // A gateway whose only device of this uid is the excluded one has nothing to push.
         if (IsExcluded(entry, item.item) || !gateways_of_uid.insert(entry.gateway).second) continue;
         auto [it, inserted] = builders.try_emplace(entry.gateway, options_.max_request_bytes);
@@ -214,7 +214,8 @@ void Fanout::DeliverBatch(const std::vector<FanoutItem>& items) {
     }
   }
   if (uids.empty()) return;
-  absl::StatusOr<std::vector<std::vector<PresenceEntry>>> presence = presence_->Lookup(uids);
+  absl::StatusOr<std::vector<std::vector<gateway::PresenceEntry>>> presence =
+      presence_->Lookup(uids);
   if (!presence.ok()) {
     failures_.Add({{"stage", "presence"}}).Increment(static_cast<double>(items.size()));
     log::Warning("fanout_presence_failed", {{"error", std::string(presence.status().message())}});

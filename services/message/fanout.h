@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "common/presence.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
+#include "services/gateway/public/presence_store.h"
 #include "services/message/channel_store.h"
 #include "services/message/fanout_item.h"
 #include "services/message/gateway_clients.h"
@@ -43,8 +43,8 @@ class Fanout {
   };
 
   // Counters are registered in `registry`.
-  Fanout(ChannelStore* channels, PresenceStore* presence, GatewayClients* gateways, Options options,
-         prometheus::Registry& registry);
+  Fanout(ChannelStore* channels, gateway::PresenceStore* presence, GatewayClients* gateways,
+         Options options, prometheus::Registry& registry);
   // Delivers what is queued, then stops the workers.
   ~Fanout();
   Fanout(const Fanout&) = delete;
@@ -78,13 +78,13 @@ class Fanout {
   // Splits the batch into each gateway's requests, in item order.
   std::vector<GatewayRequests> BuildRequests(
       const std::vector<FanoutItem>& items, const std::vector<std::vector<std::string>>& recipients,
-      const std::vector<std::vector<PresenceEntry>>& presence,
+      const std::vector<std::vector<gateway::PresenceEntry>>& presence,
       const absl::flat_hash_map<std::string, size_t>& uid_index) const;
   // The recipient uids of each item; empty where they could not be found.
   std::vector<std::vector<std::string>> Recipients(const std::vector<FanoutItem>& items);
 
   ChannelStore* channels_;
-  PresenceStore* presence_;
+  gateway::PresenceStore* presence_;
   GatewayClients* gateways_;
   const Options options_;
   prometheus::Family<prometheus::Counter>& failures_;

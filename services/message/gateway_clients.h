@@ -1,6 +1,6 @@
 // Async GatewayService Deliver calls to gateways found through presence; stubs are cached per
-// address (common/gateway_stubs.h), so fan-out never blocks a thread per call and never reconnects
-// per batch.
+// address (services/gateway/public/gateway_stubs.h), so fan-out never blocks a thread per call and
+// never reconnects per batch.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -9,8 +9,8 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "common/gateway_stubs.h"
 #include "im/gateway/v1/gateway.grpc.pb.h"
+#include "services/gateway/public/gateway_stubs.h"
 
 namespace im::message {
 
@@ -25,7 +25,7 @@ class GatewayClients {
 
  private:
   const absl::Duration timeout_;
-  GatewayStubs stubs_;
+  gateway::GatewayStubs stubs_;
 };
 
 }  // namespace im::message

@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/channel_key.h"
 #include "services/message/channel_access.h"
 #include "services/message/message_view.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::message {
 

@@ -2,14 +2,15 @@
 // gateways, channel history, and the cmd inboxes (expanded after the send ack, synced and acked
 // per device) over gRPC.
 #include <cstdint>
-#include <cstdio>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/presence.h"
+#include "common/config.h"
 #include "common/service_runtime.h"
 #include "migrations_embedded.h"
 #include "prometheus/registry.h"
+#include "services/gateway/public/presence_store.h"
 #include "services/message/channel_grpc.h"
 #include "services/message/channel_store.h"
 #include "services/message/channels.h"
@@ -74,66 +75,41 @@ ABSL_FLAG(absl::Duration, node_lease_ttl, absl::Seconds(30),
 
 int main(int argc, char** argv) {
   im::ServiceRuntime runtime(im::InitProcess(argc, argv, "message"));
-  const int lanes = absl::GetFlag(FLAGS_send_lanes);
-  const int max_batch = absl::GetFlag(FLAGS_send_max_batch);
-  const int max_queue = absl::GetFlag(FLAGS_send_max_queue);
-  const int64_t max_queue_bytes = absl::GetFlag(FLAGS_send_max_queue_bytes);
-  const int max_payload = absl::GetFlag(FLAGS_max_payload_bytes);
-  const int sync_default = absl::GetFlag(FLAGS_sync_limit_default);
-  const int sync_max = absl::GetFlag(FLAGS_sync_limit_max);
-  const int fanout_queue = absl::GetFlag(FLAGS_fanout_max_queue);
-  const int64_t fanout_queue_bytes = absl::GetFlag(FLAGS_fanout_max_queue_bytes);
-  const absl::Duration lease_ttl = absl::GetFlag(FLAGS_node_lease_ttl);
-  const int cmd_batch = absl::GetFlag(FLAGS_cmd_expand_batch);
-  const absl::Duration cmd_poll = absl::GetFlag(FLAGS_cmd_expand_poll);
-  const absl::Duration cmd_retention = absl::GetFlag(FLAGS_cmd_retention);
-  const absl::Duration cmd_sweep = absl::GetFlag(FLAGS_cmd_sweep_interval);
-  if (cmd_batch < 1 || cmd_poll <= absl::ZeroDuration() || cmd_retention < absl::Minutes(1) ||
-      cmd_sweep <= absl::ZeroDuration()) {
-    std::fprintf(stderr,
-                 "message: --cmd_expand_batch, --cmd_expand_poll and --cmd_sweep_interval must be "
-                 "positive, --cmd_retention at least 1m\n");
-    return 2;
-  }
-  if (lanes < 1 || max_batch < 1 || max_queue < 1 || max_queue_bytes < 1 || max_payload < 1 ||
-      sync_default < 1 || sync_max < sync_default || fanout_queue < 1 || fanout_queue_bytes < 1 ||
-      lease_ttl < absl::Seconds(3) || absl::GetFlag(FLAGS_sequence_addr).empty()) {
-    std::fprintf(stderr,
-                 "message: --send_lanes, --send_max_batch, --send_max_queue, "
-                 "--send_max_queue_bytes, --max_payload_bytes, --sync_limit_default, "
-                 "--fanout_max_queue and --fanout_max_queue_bytes must be positive, "
-                 "--sync_limit_max >= --sync_limit_default, --node_lease_ttl >= 3s, "
-                 "--sequence_addr set\n");
-    return 2;
-  }
+  const int lanes = im::PositiveFlag(FLAGS_send_lanes);
+  const int max_batch = im::PositiveFlag(FLAGS_send_max_batch);
+  const int max_queue = im::PositiveFlag(FLAGS_send_max_queue);
+  const int64_t max_queue_bytes = im::PositiveFlag(FLAGS_send_max_queue_bytes);
+  const int max_payload = im::PositiveFlag(FLAGS_max_payload_bytes);
+  const int sync_default = im::PositiveFlag(FLAGS_sync_limit_default);
+  const int sync_max = im::FlagAtLeast(FLAGS_sync_limit_max, sync_default, "--sync_limit_default");
+  const int fanout_queue = im::PositiveFlag(FLAGS_fanout_max_queue);
+  const int64_t fanout_queue_bytes = im::PositiveFlag(FLAGS_fanout_max_queue_bytes);
+  const absl::Duration lease_ttl = im::FlagAtLeast(FLAGS_node_lease_ttl, absl::Seconds(3));
+  const int cmd_batch = im::PositiveFlag(FLAGS_cmd_expand_batch);
+  const absl::Duration cmd_poll = im::PositiveFlag(FLAGS_cmd_expand_poll);
+  const absl::Duration cmd_retention = im::FlagAtLeast(FLAGS_cmd_retention, absl::Minutes(1));
+  const absl::Duration cmd_sweep = im::PositiveFlag(FLAGS_cmd_sweep_interval);
+  const std::string sequence_addr = im::RequiredFlag(FLAGS_sequence_addr);
   if (int code = runtime.Migrate(im::message::EmbeddedMigrations()); code >= 0) return code;
   // Only serving needs it: a --migrate_only Job (Helm hook, run.sh) has no peers.
-  if (absl::GetFlag(FLAGS_conversation_addr).empty()) {
-    std::fprintf(stderr, "message: --conversation_addr (IM_CONVERSATION_ADDR) is required\n");
-    return 2;
-  }
+  const std::string conversation_addr = im::RequiredFlag(FLAGS_conversation_addr);
 
   absl::StatusOr<std::unique_ptr<im::message::NodeLease>> lease =
       im::message::NodeLease::Acquire(&runtime.postgres(), {.ttl = lease_ttl});
-  if (!lease.ok()) {
-    std::fprintf(stderr, "message: no node id: %s\n",
-                 std::string(lease.status().message()).c_str());
-    return 1;
-  }
+  if (!lease.ok()) im::ExitAtStartup(absl::StrCat("no node id: ", lease.status().message()));
   im::message::IdGenerator ids(lease->get());
   im::message::ChannelStore channel_store(&runtime.postgres());
   im::message::MessageStore message_store(&runtime.postgres());
   im::message::SequenceClient sequence(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_sequence_addr), grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(sequence_addr, grpc::InsecureChannelCredentials()),
       absl::GetFlag(FLAGS_sequence_timeout));
   // Presence entries are written (and their ttl chosen) by the gateways; reading needs no ttl.
-  im::PresenceStore presence(runtime.redis(), absl::ZeroDuration());
+  im::gateway::PresenceStore presence(runtime.redis(), absl::ZeroDuration());
   im::message::GatewayClients gateways(absl::GetFlag(FLAGS_deliver_timeout));
   auto registry = std::make_shared<prometheus::Registry>();
   runtime.AddMetrics(registry);
   im::message::ConversationClient conversations(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_conversation_addr),
-                          grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(conversation_addr, grpc::InsecureChannelCredentials()),
       {.timeout = absl::GetFlag(FLAGS_conversation_timeout)}, *registry);
 
   im::message::Fanout fanout(&channel_store, &presence, &gateways,

@@ -28,23 +28,15 @@ grpc::ServerUnaryReactor* MessageGrpcService::Send(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* MessageGrpcService::SyncChannelMessages(
     grpc::CallbackServerContext* context, const v1::SyncChannelMessagesRequest* request,
     v1::SyncChannelMessagesResponse* response) {
-  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::SyncChannelMessagesResponse> result = reader_->Sync(*request);
-    if (!result.ok()) return result.status();
-    *response = *std::move(result);
-    return absl::OkStatus();
-  });
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return reader_->Sync(*request); });
 }
 
 grpc::ServerUnaryReactor* MessageGrpcService::GetMessages(grpc::CallbackServerContext* context,
                                                           const v1::GetMessagesRequest* request,
                                                           v1::GetMessagesResponse* response) {
-  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::GetMessagesResponse> result = reader_->Get(*request);
-    if (!result.ok()) return result.status();
-    *response = *std::move(result);
-    return absl::OkStatus();
-  });
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return reader_->Get(*request); });
 }
 
 grpc::ServerUnaryReactor* MessageGrpcService::Notify(grpc::CallbackServerContext* context,
@@ -63,23 +55,15 @@ grpc::ServerUnaryReactor* MessageGrpcService::Notify(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* MessageGrpcService::GetChannelHeads(
     grpc::CallbackServerContext* context, const v1::GetChannelHeadsRequest* request,
     v1::GetChannelHeadsResponse* response) {
-  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::GetChannelHeadsResponse> result = heads_->GetChannelHeads(*request);
-    if (!result.ok()) return result.status();
-    *response = *std::move(result);
-    return absl::OkStatus();
-  });
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return heads_->GetChannelHeads(*request); });
 }
 
 grpc::ServerUnaryReactor* MessageGrpcService::GetReadPosition(
     grpc::CallbackServerContext* context, const v1::GetReadPositionRequest* request,
     v1::ReadPosition* response) {
-  return RunOnWorkers(context, *workers_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::ReadPosition> result = heads_->GetReadPosition(*request);
-    if (!result.ok()) return result.status();
-    *response = *std::move(result);
-    return absl::OkStatus();
-  });
+  return RunOnWorkers(context, *workers_, response,
+                      [this, request] { return heads_->GetReadPosition(*request); });
 }
 
 }  // namespace im::message

@@ -1,6 +1,6 @@
 #include "services/message/message_view.h"
 
-#include "common/channel_key.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::message {
 

@@ -1,7 +1,7 @@
 #include "services/message/notifications.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/channel_key.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::message {
 

@@ -4,7 +4,7 @@
 #include <atomic>
 
 #include "absl/time/clock.h"
-#include "common/channel_key.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::message {
 namespace {

@@ -1,5 +1,6 @@
 // The sequence service binary: per-channel counters and read positions over gRPC.
 #include "absl/flags/flag.h"
+#include "common/config.h"
 #include "common/service_runtime.h"
 #include "migrations_embedded.h"
 #include "services/sequence/counter_cache.h"
@@ -15,15 +16,9 @@ ABSL_FLAG(int, seq_max_batch, 4096, "Most items or channels in one call.");
 
 int main(int argc, char** argv) {
   im::ServiceRuntime runtime(im::InitProcess(argc, argv, "sequence"));
-  const int64_t block_size = absl::GetFlag(FLAGS_seq_block_size);
-  const int64_t max_count = absl::GetFlag(FLAGS_seq_max_count);
-  const int max_batch = absl::GetFlag(FLAGS_seq_max_batch);
-  if (block_size < 1 || max_count < 1 || max_batch < 1) {
-    std::fprintf(
-        stderr,
-        "sequence: --seq_block_size, --seq_max_count and --seq_max_batch must be positive\n");
-    return 2;
-  }
+  const int64_t block_size = im::PositiveFlag(FLAGS_seq_block_size);
+  const int64_t max_count = im::PositiveFlag(FLAGS_seq_max_count);
+  const int max_batch = im::PositiveFlag(FLAGS_seq_max_batch);
   if (int code = runtime.Migrate(im::sequence::EmbeddedMigrations()); code >= 0) return code;
 
   im::sequence::SequenceStore store(&runtime.postgres());

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "common/channel_key.h"
 #include "services/extension/message_client.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::testing {
 

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/channel_key.h"
 #include "common/migrations.h"
 #include "migrations_embedded.h"
 #include "services/conversation/conversations.h"
+#include "services/message/public/channel_key.h"
 #include "tests/support/test_env.h"
 
 namespace im::conversation {

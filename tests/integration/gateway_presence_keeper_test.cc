@@ -68,7 +68,7 @@ TEST_F(PresenceKeeperRedisTest, RefreshWritesOnlyConnectionsAlreadyRegistered) {
 
   ASSERT_TRUE(RegisterAndWait(keeper, pending).ok());
   EXPECT_TRUE(pending->in_presence());
-  ASSERT_TRUE(redis_->Pipeline({{"DEL", "pres:{" + uid + "}"}}).ok());
+  ASSERT_TRUE(redis_->Pipeline({{"DEL", "gw:pres:{" + uid + "}"}}).ok());
   absl::SleepFor(absl::Milliseconds(1500));
   EXPECT_TRUE(Listed(uid, "phone")) << "a refresh did not rewrite a registered connection";
   keeper.Stop();

@@ -13,7 +13,7 @@ class MessageFanoutTest : public MessageFixture {
   void Online(const std::string& uid, const std::string& device, const testing::FakeGateway& gw) {
     ASSERT_TRUE(
         presence_
-            ->Register({PresenceEntry{
+            ->Register({gateway::PresenceEntry{
                 .uid = uid, .device_id = device, .device_flag = 1, .gateway = gw.address()}})
             .ok());
   }
@@ -184,7 +184,7 @@ TEST_F(MessageFanoutTest, AHugeRecipientListIsSpreadOverRequests) {
   FanoutItem item;
   item.channel_key = "g:big";
   item.explicit_uids = true;
-  std::vector<PresenceEntry> online;
+  std::vector<gateway::PresenceEntry> online;
   for (int i = 0; i < 200; ++i) {
     item.uids.push_back(testing::UniqueName("u"));
     item.cmd_seqs.push_back(i + 1);

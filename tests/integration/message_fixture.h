@@ -13,9 +13,9 @@
 
 #include "absl/time/clock.h"
 #include "common/migrations.h"
-#include "common/presence.h"
 #include "migrations_embedded.h"
 #include "prometheus/registry.h"
+#include "services/gateway/public/presence_store.h"
 #include "services/message/channel_store.h"
 #include "services/message/channels.h"
 #include "services/message/cmd_expander.h"
@@ -67,7 +67,7 @@ class MessageFixture : public ::testing::Test {
     message_store_ = std::make_unique<MessageStore>(pg_.get());
     sequence_client_ = std::make_unique<SequenceClient>(
         testing::FreshChannel(sequence_->grpc_address()), absl::Seconds(5));
-    presence_ = std::make_unique<PresenceStore>(*redis_, absl::Seconds(60));
+    presence_ = std::make_unique<gateway::PresenceStore>(*redis_, absl::Seconds(60));
     gateways_ = std::make_unique<GatewayClients>(absl::Seconds(2));
     registry_ = std::make_shared<prometheus::Registry>();
     conversations_ = std::make_unique<testing::FakeConversation>();
@@ -195,7 +195,7 @@ class MessageFixture : public ::testing::Test {
   std::unique_ptr<ChannelStore> channel_store_;
   std::unique_ptr<MessageStore> message_store_;
   std::unique_ptr<SequenceClient> sequence_client_;
-  std::unique_ptr<PresenceStore> presence_;
+  std::unique_ptr<gateway::PresenceStore> presence_;
   std::unique_ptr<GatewayClients> gateways_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<testing::FakeConversation> conversations_;

@@ -1,7 +1,6 @@
-#include "common/presence.h"
-
 #include <gtest/gtest.h>
 
+#include "services/gateway/public/presence_store.h"
 #include "tests/support/test_env.h"
 
 namespace im {
@@ -9,9 +8,9 @@ namespace {
 
 using im::testing::UniqueName;
 
-PresenceEntry Entry(const std::string& uid, const std::string& device, const std::string& gateway,
-                    int flag = 1) {
-  PresenceEntry entry;
+gateway::PresenceEntry Entry(const std::string& uid, const std::string& device,
+                             const std::string& gateway, int flag = 1) {
+  gateway::PresenceEntry entry;
   entry.uid = uid;
   entry.device_id = device;
   entry.device_flag = flag;
@@ -26,7 +25,7 @@ class PresenceTest : public ::testing::Test {
 };
 
 TEST_F(PresenceTest, LookupReturnsEachUidsDevicesInOrder) {
-  PresenceStore presence(*redis_, absl::Seconds(30));
+  gateway::PresenceStore presence(*redis_, absl::Seconds(30));
   const std::string alice = UniqueName("alice"), bob = UniqueName("bob"), carol = UniqueName("c");
   ASSERT_TRUE(presence
                   .Register({Entry(alice, "phone", "10.0.0.1:7002"),
@@ -41,7 +40,7 @@ TEST_F(PresenceTest, LookupReturnsEachUidsDevicesInOrder) {
   EXPECT_EQ((*found)[0][0].gateway, "10.0.0.1:7002");
   EXPECT_TRUE((*found)[1].empty());
   ASSERT_EQ((*found)[2].size(), 2u);
-  for (const PresenceEntry& entry : (*found)[2]) {
+  for (const gateway::PresenceEntry& entry : (*found)[2]) {
     EXPECT_EQ(entry.uid, alice);
     EXPECT_EQ(entry.device_flag, entry.device_id == "laptop" ? 3 : 1);
     EXPECT_EQ(entry.connected_at_ms, 1700000000000);
@@ -50,7 +49,7 @@ TEST_F(PresenceTest, LookupReturnsEachUidsDevicesInOrder) {
 }
 
 TEST_F(PresenceTest, UnregisterKeepsADeviceThatMovedToAnotherGateway) {
-  PresenceStore presence(*redis_, absl::Seconds(30));
+  gateway::PresenceStore presence(*redis_, absl::Seconds(30));
   const std::string uid = UniqueName("mover");
   ASSERT_TRUE(presence.Register({Entry(uid, "phone", "gw-a:1")}).ok());
   ASSERT_TRUE(presence.Register({Entry(uid, "phone", "gw-b:1")}).ok());
@@ -68,10 +67,10 @@ TEST_F(PresenceTest, UnregisterKeepsADeviceThatMovedToAnotherGateway) {
 }
 
 TEST_F(PresenceTest, NewerConnectionSurvivesAnOlderGatewaysRefresh) {
-  PresenceStore presence(*redis_, absl::Seconds(30));
+  gateway::PresenceStore presence(*redis_, absl::Seconds(30));
   const std::string uid = UniqueName("flapper");
-  PresenceEntry old_socket = Entry(uid, "phone", "gw-a:1");
-  PresenceEntry reconnect = Entry(uid, "phone", "gw-b:1");
+  gateway::PresenceEntry old_socket = Entry(uid, "phone", "gw-a:1");
+  gateway::PresenceEntry reconnect = Entry(uid, "phone", "gw-b:1");
   reconnect.connected_at_ms = old_socket.connected_at_ms + 5000;
   ASSERT_TRUE(presence.Register({old_socket}).ok());
   ASSERT_TRUE(presence.Register({reconnect}).ok());
@@ -93,7 +92,7 @@ TEST_F(PresenceTest, NewerConnectionSurvivesAnOlderGatewaysRefresh) {
   EXPECT_GT((*found)[0][0].expires_at_ms, first_expiry);
 
   // A connection newer still, back on gw-a, takes the device over again.
-  PresenceEntry back = Entry(uid, "phone", "gw-a:1");
+  gateway::PresenceEntry back = Entry(uid, "phone", "gw-a:1");
   back.connected_at_ms = reconnect.connected_at_ms + 1;
   ASSERT_TRUE(presence.Register({back}).ok());
   found = presence.Lookup({uid});
@@ -103,10 +102,10 @@ TEST_F(PresenceTest, NewerConnectionSurvivesAnOlderGatewaysRefresh) {
 }
 
 TEST_F(PresenceTest, AnExpiredNewerEntryDoesNotBlockARegistration) {
-  PresenceStore short_lived(*redis_, absl::Milliseconds(300));
-  PresenceStore long_lived(*redis_, absl::Seconds(30));
+  gateway::PresenceStore short_lived(*redis_, absl::Milliseconds(300));
+  gateway::PresenceStore long_lived(*redis_, absl::Seconds(30));
   const std::string uid = UniqueName("revived");
-  PresenceEntry dead = Entry(uid, "phone", "dead-gw:1");
+  gateway::PresenceEntry dead = Entry(uid, "phone", "dead-gw:1");
   dead.connected_at_ms += 5000;
   ASSERT_TRUE(short_lived.Register({dead}).ok());
   // A second device keeps the key alive past the dead entry's own expiry.
@@ -116,12 +115,12 @@ TEST_F(PresenceTest, AnExpiredNewerEntryDoesNotBlockARegistration) {
   auto found = long_lived.Lookup({uid});
   ASSERT_TRUE(found.ok());
   ASSERT_EQ((*found)[0].size(), 2u);
-  for (const PresenceEntry& entry : (*found)[0]) EXPECT_EQ(entry.gateway, "live-gw:1");
+  for (const gateway::PresenceEntry& entry : (*found)[0]) EXPECT_EQ(entry.gateway, "live-gw:1");
 }
 
 TEST_F(PresenceTest, ExpiredEntriesAreNotReturned) {
-  PresenceStore short_lived(*redis_, absl::Milliseconds(300));
-  PresenceStore long_lived(*redis_, absl::Seconds(30));
+  gateway::PresenceStore short_lived(*redis_, absl::Milliseconds(300));
+  gateway::PresenceStore long_lived(*redis_, absl::Seconds(30));
   const std::string uid = UniqueName("crashed");
   ASSERT_TRUE(short_lived.Register({Entry(uid, "old", "dead-gw:1")}).ok());
   ASSERT_TRUE(long_lived.Register({Entry(uid, "new", "live-gw:1")}).ok());
@@ -133,11 +132,11 @@ TEST_F(PresenceTest, ExpiredEntriesAreNotReturned) {
 }
 
 TEST_F(PresenceTest, KeyExpiresWhenItsGatewayStopsRefreshing) {
-  PresenceStore presence(*redis_, absl::Milliseconds(200));
+  gateway::PresenceStore presence(*redis_, absl::Milliseconds(200));
   const std::string uid = UniqueName("gone");
   ASSERT_TRUE(presence.Register({Entry(uid, "phone", "gw:1")}).ok());
   absl::SleepFor(absl::Milliseconds(400));
-  auto exists = redis_->Pipeline({{"EXISTS", "pres:{" + uid + "}"}});
+  auto exists = redis_->Pipeline({{"EXISTS", "gw:pres:{" + uid + "}"}});
   ASSERT_TRUE(exists.ok());
   EXPECT_EQ((*exists)[0].integer, 0);
 }

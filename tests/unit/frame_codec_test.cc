@@ -1,7 +1,7 @@
 // Golden frames of the client protocol: each tests/golden/client/NAME.json is a canonical JSON
 // frame and NAME.hex the same frame in binary. A protocol change shows up as a diff of these files
 // in review. IM_UPDATE_GOLDEN=1 rewrites the .hex files from the .json ones.
-#include "common/frame_codec.h"
+#include "im/client/v1/frame_codec.h"
 
 #include <gtest/gtest.h>
 

@@ -27,10 +27,15 @@ TEST_F(PresenceKeeperTest, FullWorkerPoolRefusesTheRegistrationAtOnce) {
   WorkerPool workers(1, 1);
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
+  // The one thread runs a blocker, and a second blocker fills the queue of one: only once the
+  // thread has taken the first is the queue's one place known to be the second's.
+  std::promise<void> running;
+  ASSERT_TRUE(workers.TrySubmit([released, &running] {
+    running.set_value();
+    released.wait();
+  }));
+  running.get_future().wait();
   ASSERT_TRUE(workers.TrySubmit([released] { released.wait(); }));
-  // The one thread may not have picked the blocker up yet; fill the queue either way.
-  while (workers.TrySubmit([released] { released.wait(); })) {
-  }
   PresenceKeeper keeper(&presence_, &workers, &hub_, "gw:1");
 
   bool called = false;

@@ -11,6 +11,9 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/status.h"
 #include "services/gateway/request_handler.h"
 #include "tests/fakes/fake_connection.h"
@@ -579,6 +582,60 @@ TEST_F(RequestHandlerTest, ExtensionSyncReadsAsTheConnection) {
   }
   answer = Answer(request);
   EXPECT_EQ(answer.extension_sync_response().reason(), REASON_CODE_NOT_SUBSCRIBER);
+}
+
+// Every body of Frame is either a request the table serves or one only servers send: a request
+// added to the protocol but not to the table would answer BAD_FRAME, and this names it.
+TEST_F(RequestHandlerTest, EveryBodyIsAServedRequestOrServerOnly) {
+  const google::protobuf::OneofDescriptor* body = Frame::descriptor()->FindOneofByName("body");
+  ASSERT_NE(body, nullptr);
+  for (int i = 0; i < body->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = body->field(i);
+    const auto body_case = static_cast<Frame::BodyCase>(field->number());
+    if (body_case == Frame::kConnect || body_case == Frame::kDisconnect) continue;
+    const bool request = absl::EndsWith(field->name(), "_request") || body_case == Frame::kSend ||
+                         body_case == Frame::kRecvack || body_case == Frame::kPing;
+    EXPECT_EQ(RequestHandler::IsClientRequest(body_case), request) << field->name();
+    if (request) continue;
+    Frame frame;
+    frame.GetReflection()->MutableMessage(&frame, field);
+    const Frame answer = Answer(std::move(frame));
+    EXPECT_EQ(answer.error().reason(), REASON_CODE_BAD_FRAME) << field->name();
+  }
+}
+
+// A refused request gets its own typed response (X_request -> X_response), with the request's id.
+TEST(RequestRefusalTest, ARefusalIsTheRequestsTypedResponse) {
+  const google::protobuf::OneofDescriptor* body = Frame::descriptor()->FindOneofByName("body");
+  for (int i = 0; i < body->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = body->field(i);
+    const auto body_case = static_cast<Frame::BodyCase>(field->number());
+    if (!RequestHandler::IsClientRequest(body_case)) continue;
+    Frame request;
+    request.set_request_id("r7");
+    request.GetReflection()->MutableMessage(&request, field);
+    if (body_case == Frame::kSend) request.mutable_send()->set_client_msg_no("m1");
+    const Frame answer =
+        RequestHandler::RefusalFor(request, REASON_CODE_RATE_LIMITED, "rate limited");
+    EXPECT_EQ(answer.request_id(), "r7") << field->name();
+    std::string expected = "error";
+    if (absl::EndsWith(field->name(), "_request")) {
+      expected = absl::StrCat(absl::StripSuffix(field->name(), "_request"), "_response");
+    } else if (body_case == Frame::kSend) {
+      expected = "sendack";
+      EXPECT_EQ(answer.sendack().client_msg_no(), "m1");
+    }
+    const google::protobuf::FieldDescriptor* answered =
+        Frame::descriptor()->FindFieldByNumber(static_cast<int>(answer.body_case()));
+    ASSERT_NE(answered, nullptr) << field->name();
+    EXPECT_EQ(answered->name(), expected) << field->name();
+    const google::protobuf::Message& typed = answer.GetReflection()->GetMessage(answer, answered);
+    const google::protobuf::FieldDescriptor* reason =
+        typed.GetDescriptor()->FindFieldByName("reason");
+    ASSERT_NE(reason, nullptr) << answered->name();
+    EXPECT_EQ(typed.GetReflection()->GetEnumValue(typed, reason), REASON_CODE_RATE_LIMITED)
+        << answered->name();
+  }
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "common/gateway_stubs.h"
+#include "services/gateway/public/gateway_stubs.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@ namespace im {
 namespace {
 
 TEST(GatewayStubsTest, ReusesOneStubPerAddress) {
-  GatewayStubs stubs;
+  gateway::GatewayStubs stubs;
   auto first = stubs.For("127.0.0.1:1");
   EXPECT_EQ(stubs.For("127.0.0.1:1"), first);
   EXPECT_NE(stubs.For("127.0.0.1:2"), first);
@@ -14,7 +14,7 @@ TEST(GatewayStubsTest, ReusesOneStubPerAddress) {
 }
 
 TEST(GatewayStubsTest, DropsAddressesUnusedForTheIdleTimeButNotHeldStubs) {
-  GatewayStubs stubs(absl::Milliseconds(50));
+  gateway::GatewayStubs stubs(absl::Milliseconds(50));
   auto gone = stubs.For("10.0.0.1:7002");
   absl::SleepFor(absl::Milliseconds(120));
   auto live = stubs.For("10.0.0.2:7002");

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/frame_codec.h"
+#include "im/client/v1/frame_codec.h"
 
 namespace im::load {
 namespace {

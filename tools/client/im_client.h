@@ -19,8 +19,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/frame_codec.h"
 #include "im/client/v1/client.pb.h"
+#include "im/client/v1/frame_codec.h"
 
 namespace im::client {
 

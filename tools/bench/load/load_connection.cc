@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/frame_codec.h"
+#include "im/client/v1/frame_codec.h"
 
 namespace im::load {
 

@@ -15,7 +15,7 @@
 #include "absl/time/time.h"
 #include "im/gateway/v1/gateway.grpc.pb.h"
 
-namespace im {
+namespace im::gateway {
 
 class GatewayStubs {
  public:
@@ -40,4 +40,4 @@ class GatewayStubs {
   absl::Time next_sweep_ = absl::InfinitePast();
 };
 
-}  // namespace im
+}  // namespace im::gateway

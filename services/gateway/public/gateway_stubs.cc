@@ -1,8 +1,8 @@
-#include "common/gateway_stubs.h"
+#include "services/gateway/public/gateway_stubs.h"
 
 #include <grpcpp/grpcpp.h>
 
-namespace im {
+namespace im::gateway {
 
 std::shared_ptr<im::gateway::v1::GatewayService::Stub> GatewayStubs::For(
     const std::string& address) {
@@ -27,4 +27,4 @@ size_t GatewayStubs::size() {
   return stubs_.size();
 }
 
-}  // namespace im
+}  // namespace im::gateway

@@ -1,4 +1,4 @@
-#include "common/channel_key.h"
+#include "services/message/public/channel_key.h"
 
 #include <functional>
 

@@ -2,10 +2,11 @@
 // to the few gateways that matter. The gateway writes it; the message service reads it; the layout
 // below is the contract between the two and lives only here.
 //
-// One Redis hash per uid, `pres:{<uid>}`: field = device_id, value = "<gateway>|<flag>|<connected
-// ms>|<expires ms>". Redis 7.0 has no per-field TTL, so each value carries its own expiry, readers
-// skip expired ones, and the key's own TTL (refreshed with every write) removes a user whose
-// gateway died. A gateway re-registers its live devices well within the TTL.
+// One Redis hash per uid, `gw:pres:{<uid>}` (the gateway's `gw:` prefix): field = device_id, value
+// = "<gateway>|<flag>|<connected ms>|<expires ms>". Redis 7.0 has no per-field TTL, so each value
+// carries its own expiry, readers skip expired ones, and the key's own TTL (refreshed with every
+// write) removes a user whose gateway died. A gateway re-registers its live devices well within the
+// TTL.
 //
 // Every call blocks on Redis: run it on a worker pool, never on an I/O thread.
 #pragma once
@@ -19,7 +20,7 @@
 #include "absl/time/time.h"
 #include "common/redis_pool.h"
 
-namespace im {
+namespace im::gateway {
 
 struct PresenceEntry {
   std::string uid;
@@ -58,4 +59,4 @@ class PresenceStore {
   const absl::Duration ttl_;
 };
 
-}  // namespace im
+}  // namespace im::gateway

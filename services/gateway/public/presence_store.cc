@@ -1,13 +1,13 @@
-#include "common/presence.h"
+#include "services/gateway/public/presence_store.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
-namespace im {
+namespace im::gateway {
 namespace {
 
-std::string PresenceKey(const std::string& uid) { return absl::StrCat("pres:{", uid, "}"); }
+std::string PresenceKey(const std::string& uid) { return absl::StrCat("gw:pres:{", uid, "}"); }
 
 std::string EncodeValue(const PresenceEntry& entry) {
   return absl::StrCat(entry.gateway, "|", entry.device_flag, "|", entry.connected_at_ms, "|",
@@ -132,4 +132,4 @@ absl::StatusOr<std::vector<std::vector<PresenceEntry>>> PresenceStore::Lookup(
   return result;
 }
 
-}  // namespace im
+}  // namespace im::gateway

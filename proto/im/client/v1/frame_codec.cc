@@ -1,4 +1,4 @@
-#include "common/frame_codec.h"
+#include "im/client/v1/frame_codec.h"
 
 #include <google/protobuf/util/json_util.h>
 
