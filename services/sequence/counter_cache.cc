@@ -2,14 +2,10 @@
 
 #include <algorithm>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace im::sequence {
 namespace {
-
-// How long a user's read-seq cache lives after its last write; Postgres stays the truth.
-constexpr char kReadSeqTtlSeconds[] = "86400";
 
 // KEYS counters; ARGV[1] server identity, then one count per key. Returns, per key, two integers:
 // 1, last (allocated); 0, 0 (missing); 2, cur (exhausted).
@@ -48,33 +44,8 @@ end
 return 0
 )lua");
 
-// KEYS[1] read-seq hash of a uid; ARGV[1] server identity, ARGV[2] ttl, then channel, seq pairs. A
-// hash written under another identity may be a stale restore and is dropped first.
-RedisScript raise_read_seqs_script(R"lua(
-if redis.call('HGET', KEYS[1], '') ~= ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], '', ARGV[1])
-end
-for i = 3, #ARGV, 2 do
-  local cur = redis.call('HGET', KEYS[1], ARGV[i])
-  if not cur or tonumber(ARGV[i + 1]) > tonumber(cur) then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  end
-end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-)lua");
-
 std::string CounterRedisKey(const CounterKey& key) {
   return absl::StrCat("seq:c:{", key.channel, "}:", key.kind);
-}
-
-std::string ReadSeqRedisKey(const std::string& uid) { return absl::StrCat("seq:r:{", uid, "}"); }
-
-std::optional<int64_t> ParseInt(const RedisReply& reply) {
-  int64_t value = 0;
-  if (reply.type == RedisReply::Type::kString && absl::SimpleAtoi(reply.str, &value)) return value;
-  return std::nullopt;
 }
 
 }  // namespace
@@ -147,73 +118,6 @@ absl::StatusOr<std::vector<bool>> CounterCache::Install(const std::vector<Block>
   });
   if (!status.ok()) return status;
   return covered;
-}
-
-absl::StatusOr<std::vector<std::optional<int64_t>>> CounterCache::Peek(
-    const std::vector<CounterKey>& keys) {
-  std::vector<std::optional<int64_t>> out;
-  absl::Status status = redis_->Run([&](RedisConnection& conn) -> absl::Status {
-    std::vector<RedisCommand> commands;
-    commands.reserve(keys.size());
-    for (const CounterKey& key : keys) {
-      commands.push_back({"HMGET", CounterRedisKey(key), "cur", "run"});
-    }
-    absl::StatusOr<std::vector<RedisReply>> replies = conn.Pipeline(commands);
-    if (!replies.ok()) return replies.status();
-    for (const RedisReply& reply : *replies) {
-      if (reply.is_error()) return RedisErrorStatus(reply);
-      const bool valid = reply.elements.size() == 2 &&
-                         reply.elements[1].type == RedisReply::Type::kString &&
-                         reply.elements[1].str == conn.identity();
-      out.push_back(valid ? ParseInt(reply.elements[0]) : std::nullopt);
-    }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return out;
-}
-
-absl::StatusOr<std::vector<std::optional<int64_t>>> CounterCache::GetReadSeqs(
-    const std::string& uid, const std::vector<std::string>& channels) {
-  std::vector<std::optional<int64_t>> out(channels.size());
-  absl::Status status = redis_->Run([&](RedisConnection& conn) -> absl::Status {
-    // The empty field holds the server identity the hash was written under; channels are never
-    // empty.
-    RedisCommand command = {"HMGET", ReadSeqRedisKey(uid), ""};
-    command.insert(command.end(), channels.begin(), channels.end());
-    absl::StatusOr<std::vector<RedisReply>> replies = conn.Pipeline({command});
-    if (!replies.ok()) return replies.status();
-    const RedisReply& reply = (*replies)[0];
-    if (reply.is_error()) return RedisErrorStatus(reply);
-    if (reply.elements.size() != channels.size() + 1) {
-      return absl::InternalError("redis HMGET: unexpected reply");
-    }
-    if (reply.elements[0].type != RedisReply::Type::kString ||
-        reply.elements[0].str != conn.identity()) {
-      return absl::OkStatus();
-    }
-    for (size_t i = 0; i < channels.size(); ++i) out[i] = ParseInt(reply.elements[i + 1]);
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return out;
-}
-
-absl::Status CounterCache::RaiseReadSeqs(const std::string& uid,
-                                         const std::vector<std::string>& channels,
-                                         const std::vector<int64_t>& seqs) {
-  return redis_->Run([&](RedisConnection& conn) -> absl::Status {
-    RedisCommand call = {"1", ReadSeqRedisKey(uid), conn.identity(), kReadSeqTtlSeconds};
-    for (size_t i = 0; i < channels.size(); ++i) {
-      call.push_back(channels[i]);
-      call.push_back(absl::StrCat(seqs[i]));
-    }
-    absl::StatusOr<std::vector<RedisReply>> replies =
-        conn.EvalPipeline(raise_read_seqs_script, {call});
-    if (!replies.ok()) return replies.status();
-    if ((*replies)[0].is_error()) return RedisErrorStatus((*replies)[0]);
-    return absl::OkStatus();
-  });
 }
 
 }  // namespace im::sequence

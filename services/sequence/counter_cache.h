@@ -1,6 +1,6 @@
 // The Redis half of the sequence service: hot counters that hand out values inside durably
-// reserved blocks, and a cache of read positions. Keys live under the `seq:` prefix with the
-// channel (or uid) as hash tag, so one channel's counters share a Redis Cluster slot.
+// reserved blocks. Keys live under the `seq:` prefix with the channel as hash tag, so one
+// channel's counters share a Redis Cluster slot.
 //
 // Every counter remembers the identity (run_id + replication id) of the Redis server that wrote
 // it. A counter restored from an RDB/AOF file after a restart, or held by a replica promoted after
@@ -9,8 +9,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -40,17 +38,6 @@ class CounterCache {
   // otherwise it stays missing. Returns, per block, whether the counter now covers it.
   absl::StatusOr<std::vector<bool>> Install(const std::vector<Block>& blocks,
                                             const std::vector<bool>& fresh);
-
-  // The last value handed out per key, or nullopt where Redis has no valid counter.
-  absl::StatusOr<std::vector<std::optional<int64_t>>> Peek(const std::vector<CounterKey>& keys);
-
-  // Cached read seqs of `uid`; nullopt where not cached.
-  absl::StatusOr<std::vector<std::optional<int64_t>>> GetReadSeqs(
-      const std::string& uid, const std::vector<std::string>& channels);
-
-  // Raises cached read seqs to at least the given values (never lowers them).
-  absl::Status RaiseReadSeqs(const std::string& uid, const std::vector<std::string>& channels,
-                             const std::vector<int64_t>& seqs);
 
  private:
   RedisPool* redis_;

@@ -1,4 +1,4 @@
-// Identifies one counter: a channel and a counter kind (message seq, extension version, red dot).
+// Identifies one counter: a channel and a counter kind (message seq, extension version).
 #pragma once
 
 #include <cstdint>

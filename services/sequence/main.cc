@@ -1,4 +1,4 @@
-// The sequence service binary: per-channel counters and read positions over gRPC.
+// The sequence service binary: per-channel counters over gRPC.
 #include "absl/flags/flag.h"
 #include "common/config.h"
 #include "common/service_runtime.h"
@@ -12,7 +12,7 @@ ABSL_FLAG(int64_t, seq_block_size, 1000,
           "Values reserved in Postgres per round trip; after Redis loses its data a counter jumps "
           "by at most this much.");
 ABSL_FLAG(int64_t, seq_max_count, 10000, "Most values one Allocate item may ask for.");
-ABSL_FLAG(int, seq_max_batch, 4096, "Most items or channels in one call.");
+ABSL_FLAG(int, seq_max_batch, 4096, "Most items in one AllocateBatch call.");
 
 int main(int argc, char** argv) {
   im::ServiceRuntime runtime(im::InitProcess(argc, argv, "sequence"));

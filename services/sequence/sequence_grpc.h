@@ -19,18 +19,6 @@ class SequenceGrpcService final : public im::sequence::v1::SequenceService::Call
   grpc::ServerUnaryReactor* AllocateBatch(grpc::CallbackServerContext* context,
                                           const v1::AllocateBatchRequest* request,
                                           v1::AllocateBatchResponse* response) override;
-  grpc::ServerUnaryReactor* GetMaxSeqs(grpc::CallbackServerContext* context,
-                                       const v1::GetMaxSeqsRequest* request,
-                                       v1::GetMaxSeqsResponse* response) override;
-  grpc::ServerUnaryReactor* SetReadSeq(grpc::CallbackServerContext* context,
-                                       const v1::SetReadSeqRequest* request,
-                                       v1::SetReadSeqResponse* response) override;
-  grpc::ServerUnaryReactor* GetReadSeqs(grpc::CallbackServerContext* context,
-                                        const v1::GetReadSeqsRequest* request,
-                                        v1::GetReadSeqsResponse* response) override;
-  grpc::ServerUnaryReactor* GetChannelSeqs(grpc::CallbackServerContext* context,
-                                           const v1::GetChannelSeqsRequest* request,
-                                           v1::GetChannelSeqsResponse* response) override;
 
  private:
   Sequencer* sequencer_;

@@ -1,7 +1,5 @@
 #include "services/sequence/sequence_store.h"
 
-#include <algorithm>
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 
@@ -25,19 +23,6 @@ FROM sequence.counters
 WHERE (channel, kind) IN (SELECT * FROM unnest($1::text[], $2::smallint[]))
 ORDER BY channel, kind
 FOR SHARE)sql";
-
-constexpr char kAdvanceReadSeq[] = R"sql(
-INSERT INTO sequence.read_seqs AS r (uid, channel, seq) VALUES ($1, $2, $3)
-ON CONFLICT (uid, channel) DO UPDATE
-SET seq = EXCLUDED.seq, updated_at = now()
-WHERE EXCLUDED.seq > r.seq
-RETURNING seq)sql";
-
-constexpr char kGetReadSeq[] = R"sql(
-SELECT seq FROM sequence.read_seqs WHERE uid = $1 AND channel = $2)sql";
-
-constexpr char kGetReadSeqs[] = R"sql(
-SELECT channel, seq FROM sequence.read_seqs WHERE uid = $1 AND channel = ANY($2::text[]))sql";
 
 struct KeyArrays {
   std::string channels;
@@ -109,40 +94,6 @@ absl::Status SequenceStore::WithReservedLocked(
   });
   if (!status.ok()) return status;
   return result;
-}
-
-absl::StatusOr<int64_t> SequenceStore::AdvanceReadSeq(const std::string& uid,
-                                                      const std::string& channel, int64_t seq) {
-  int64_t stored = 0;
-  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::work tx(conn);
-    pqxx::result rows = tx.exec_params(kAdvanceReadSeq, uid, channel, seq);
-    // No row back means the stored value was already at or past `seq`.
-    if (rows.empty()) rows = tx.exec_params(kGetReadSeq, uid, channel);
-    stored = rows[0][0].as<int64_t>();
-    tx.commit();
-  });
-  if (!status.ok()) return status;
-  return stored;
-}
-
-absl::StatusOr<std::vector<int64_t>> SequenceStore::GetReadSeqs(
-    const std::string& uid, const std::vector<std::string>& channels) {
-  absl::flat_hash_map<std::string, int64_t> found;
-  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    for (const auto& row : tx.exec_params(kGetReadSeqs, uid, PgArray(channels))) {
-      found[row[0].as<std::string>()] = row[1].as<int64_t>();
-    }
-  });
-  if (!status.ok()) return status;
-  std::vector<int64_t> out;
-  out.reserve(channels.size());
-  for (const std::string& channel : channels) {
-    auto it = found.find(channel);
-    out.push_back(it == found.end() ? 0 : it->second);
-  }
-  return out;
 }
 
 }  // namespace im::sequence

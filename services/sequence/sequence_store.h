@@ -1,9 +1,8 @@
-// All SQL of the sequence service: counter blocks and read positions in the `sequence` schema.
+// All SQL of the sequence service: counter blocks in the `sequence` schema.
 // Calls block on Postgres; run them on a worker thread.
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -28,14 +27,6 @@ class SequenceStore {
   // returns; the lock is released afterwards.
   absl::Status WithReservedLocked(const std::vector<CounterKey>& keys,
                                   absl::FunctionRef<absl::Status(const std::vector<int64_t>&)> fn);
-
-  // read_seq = max(read_seq, seq); returns the stored value.
-  absl::StatusOr<int64_t> AdvanceReadSeq(const std::string& uid, const std::string& channel,
-                                         int64_t seq);
-
-  // Read seq per channel, 0 where the user has none.
-  absl::StatusOr<std::vector<int64_t>> GetReadSeqs(const std::string& uid,
-                                                   const std::vector<std::string>& channels);
 
  private:
   PostgresPool* pg_;

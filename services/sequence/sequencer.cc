@@ -8,10 +8,10 @@
 namespace im::sequence {
 namespace {
 
-constexpr size_t kMaxIdBytes = 255;
+constexpr size_t kMaxChannelBytes = 255;
 
 absl::Status CheckKind(int kind) {
-  if (kind < kMessageSeq || kind > kRedDot) {
+  if (kind < kMessageSeq || kind > kExtensionVersion) {
     return absl::InvalidArgumentError(absl::StrCat("unknown counter kind ", kind));
   }
   return absl::OkStatus();
@@ -25,16 +25,16 @@ std::vector<T> Pick(const std::vector<T>& values, const std::vector<size_t>& ind
   return out;
 }
 
-// INVALID_ARGUMENT unless `id` is 1..255 bytes without control characters; `what` names the field.
-absl::Status CheckId(const std::string& id, const char* what) {
-  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " must not be empty"));
-  if (id.size() > kMaxIdBytes) {
+// INVALID_ARGUMENT unless `channel` is 1..255 bytes without control characters.
+absl::Status CheckChannel(const std::string& channel) {
+  if (channel.empty()) return absl::InvalidArgumentError("channel must not be empty");
+  if (channel.size() > kMaxChannelBytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, " is ", id.size(), " bytes, the limit is ", kMaxIdBytes));
+        absl::StrCat("channel is ", channel.size(), " bytes, the limit is ", kMaxChannelBytes));
   }
-  for (char c : id) {
+  for (char c : channel) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " contains a control character"));
+      return absl::InvalidArgumentError("channel contains a control character");
     }
   }
   return absl::OkStatus();
@@ -44,18 +44,6 @@ absl::Status CheckId(const std::string& id, const char* what) {
 
 Sequencer::Sequencer(SequenceStore* store, CounterCache* cache, Options options)
     : store_(store), cache_(cache), options_(options) {}
-
-absl::Status Sequencer::CheckChannels(const std::vector<std::string>& channels) const {
-  if (channels.empty()) return absl::InvalidArgumentError("no channels given");
-  if (channels.size() > options_.max_batch) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(channels.size(), " channels in one call, the limit is ", options_.max_batch));
-  }
-  for (const std::string& channel : channels) {
-    if (absl::Status s = CheckId(channel, "channel"); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::vector<SeqRange>> Sequencer::Allocate(const std::vector<AllocateItem>& items) {
   if (items.empty()) return absl::InvalidArgumentError("no items to allocate");
@@ -71,7 +59,7 @@ absl::StatusOr<std::vector<SeqRange>> Sequencer::Allocate(const std::vector<Allo
   key_of_item.reserve(items.size());
   absl::flat_hash_map<CounterKey, size_t> index;
   for (const AllocateItem& item : items) {
-    if (absl::Status s = CheckId(item.channel, "channel"); !s.ok()) return s;
+    if (absl::Status s = CheckChannel(item.channel); !s.ok()) return s;
     if (absl::Status s = CheckKind(item.kind); !s.ok()) return s;
     if (item.count < 1 || item.count > options_.max_count) {
       return absl::InvalidArgumentError(absl::StrCat("count must be 1..", options_.max_count,
@@ -165,116 +153,6 @@ absl::Status Sequencer::Refill(const std::vector<CounterKey>& keys,
     });
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::vector<int64_t>> Sequencer::GetMaxSeqs(const std::vector<std::string>& channels,
-                                                           int kind) {
-  if (absl::Status s = CheckChannels(channels); !s.ok()) return s;
-  if (absl::Status s = CheckKind(kind); !s.ok()) return s;
-  std::vector<CounterKey> keys;
-  keys.reserve(channels.size());
-  for (const std::string& channel : channels) keys.push_back(CounterKey{channel, kind});
-  std::vector<int64_t> out(keys.size());
-  std::vector<size_t> pending(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) pending[i] = i;
-  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    absl::StatusOr<std::vector<std::optional<int64_t>>> live = cache_->Peek(Pick(keys, pending));
-    if (!live.ok()) return live.status();
-    std::vector<size_t> cold;
-    for (size_t j = 0; j < pending.size(); ++j) {
-      if ((*live)[j].has_value()) {
-        out[pending[j]] = *(*live)[j];
-      } else {
-        cold.push_back(pending[j]);
-      }
-    }
-    if (cold.empty()) return out;
-    // A lost counter is recreated, empty, at its reserved mark before anything is reported: the
-    // mark is at or above every value handed out, but reporting it without creating the counter
-    // could be followed by a creator in flight restarting the counter lower, and the answer would
-    // go back. A counter never reserved is reported as 0 and nothing is created.
-    const std::vector<CounterKey> cold_keys = Pick(keys, cold);
-    std::vector<size_t> created;
-    absl::Status status =
-        store_->WithReservedLocked(cold_keys, [&](const std::vector<int64_t>& reserved) {
-          std::vector<Block> empty_blocks;
-          for (size_t j = 0; j < cold.size(); ++j) {
-            if (reserved[j] == 0) {
-              out[cold[j]] = 0;
-            } else {
-              empty_blocks.push_back(Block{cold_keys[j], reserved[j], reserved[j]});
-              created.push_back(cold[j]);
-            }
-          }
-          if (empty_blocks.empty()) return absl::OkStatus();
-          return cache_->Install(empty_blocks, std::vector<bool>(empty_blocks.size(), true))
-              .status();
-        });
-    if (!status.ok()) return status;
-    if (created.empty()) return out;
-    pending = std::move(created);
-  }
-  return absl::UnavailableError("counters kept vanishing from Redis while being read; retry");
-}
-
-absl::StatusOr<int64_t> Sequencer::SetReadSeq(const std::string& uid, const std::string& channel,
-                                              int64_t seq) {
-  if (absl::Status s = CheckId(uid, "uid"); !s.ok()) return s;
-  if (absl::Status s = CheckId(channel, "channel"); !s.ok()) return s;
-  if (seq < 0) return absl::InvalidArgumentError(absl::StrCat("read seq must be >= 0, got ", seq));
-  absl::StatusOr<std::vector<int64_t>> max = GetMaxSeqs({channel}, kMessageSeq);
-  if (!max.ok()) return max.status();
-  if (seq > (*max)[0]) {
-    return absl::InvalidArgumentError(absl::StrCat("read seq ", seq, " is above the max seq ",
-                                                   (*max)[0], " of channel ", channel));
-  }
-  absl::StatusOr<int64_t> stored = store_->AdvanceReadSeq(uid, channel, seq);
-  if (!stored.ok()) return stored.status();
-  // Postgres has the new value; a failed cache write is reported so the caller retries, which is
-  // harmless because the update is idempotent.
-  if (absl::Status s = cache_->RaiseReadSeqs(uid, {channel}, {*stored}); !s.ok()) return s;
-  return *stored;
-}
-
-absl::StatusOr<std::vector<int64_t>> Sequencer::GetReadSeqs(
-    const std::string& uid, const std::vector<std::string>& channels) {
-  if (absl::Status s = CheckId(uid, "uid"); !s.ok()) return s;
-  if (absl::Status s = CheckChannels(channels); !s.ok()) return s;
-  absl::StatusOr<std::vector<std::optional<int64_t>>> cached = cache_->GetReadSeqs(uid, channels);
-  // Read seqs are durable in Postgres, so a Redis outage only costs this call the cache.
-  if (!cached.ok()) return store_->GetReadSeqs(uid, channels);
-
-  std::vector<size_t> misses;
-  std::vector<int64_t> out(channels.size());
-  for (size_t i = 0; i < channels.size(); ++i) {
-    if ((*cached)[i].has_value()) {
-      out[i] = *(*cached)[i];
-    } else {
-      misses.push_back(i);
-    }
-  }
-  if (misses.empty()) return out;
-  const std::vector<std::string> missed = Pick(channels, misses);
-  absl::StatusOr<std::vector<int64_t>> stored = store_->GetReadSeqs(uid, missed);
-  if (!stored.ok()) return stored.status();
-  for (size_t j = 0; j < misses.size(); ++j) out[misses[j]] = (*stored)[j];
-  // A failed fill only means the next call reads Postgres again.
-  cache_->RaiseReadSeqs(uid, missed, *stored).IgnoreError();
-  return out;
-}
-
-absl::StatusOr<std::vector<ChannelSeqs>> Sequencer::GetChannelSeqs(
-    const std::string& uid, const std::vector<std::string>& channels) {
-  absl::StatusOr<std::vector<int64_t>> reads = GetReadSeqs(uid, channels);
-  if (!reads.ok()) return reads.status();
-  absl::StatusOr<std::vector<int64_t>> maxes = GetMaxSeqs(channels, kMessageSeq);
-  if (!maxes.ok()) return maxes.status();
-  std::vector<ChannelSeqs> out;
-  out.reserve(channels.size());
-  for (size_t i = 0; i < channels.size(); ++i) {
-    out.push_back(ChannelSeqs{channels[i], (*maxes)[i], (*reads)[i]});
-  }
-  return out;
 }
 
 }  // namespace im::sequence

@@ -1,5 +1,5 @@
 // The sequence service's logic, apart from gRPC: allocation of per-channel counters that never
-// repeat or go back (DESIGN.md invariant 2) and forward-only read positions (invariant 5).
+// repeat or go back (DESIGN.md invariant 2).
 //
 // Values are handed out by Redis inside blocks reserved in Postgres beforehand. While Redis keeps
 // its data, a counter continues exactly where it was; when Redis loses it (flush, restart,
@@ -21,7 +21,7 @@
 namespace im::sequence {
 
 // Mirrors im.sequence.v1.CounterKind.
-enum CounterKind : int { kMessageSeq = 0, kExtensionVersion = 1, kRedDot = 2 };
+enum CounterKind : int { kMessageSeq = 0, kExtensionVersion = 1 };
 
 struct AllocateItem {
   std::string channel;
@@ -32,12 +32,6 @@ struct AllocateItem {
 struct SeqRange {
   int64_t first = 0;
   int64_t last = 0;
-};
-
-struct ChannelSeqs {
-  std::string channel;
-  int64_t max_seq = 0;
-  int64_t read_seq = 0;
 };
 
 class Sequencer {
@@ -59,25 +53,7 @@ class Sequencer {
   // Redis (or, when a new block is needed, Postgres) does not answer. Never a repeated value.
   absl::StatusOr<std::vector<SeqRange>> Allocate(const std::vector<AllocateItem>& items);
 
-  // The highest value each counter may have handed out (0 if never); never decreases.
-  absl::StatusOr<std::vector<int64_t>> GetMaxSeqs(const std::vector<std::string>& channels,
-                                                  int kind);
-
-  // Moves the read seq forward and returns the value now stored. INVALID_ARGUMENT if `seq` is
-  // negative or above the channel's max message seq.
-  absl::StatusOr<int64_t> SetReadSeq(const std::string& uid, const std::string& channel,
-                                     int64_t seq);
-
-  // Read seqs per channel (0 where never set). Served from Redis, filled from Postgres on a miss.
-  absl::StatusOr<std::vector<int64_t>> GetReadSeqs(const std::string& uid,
-                                                   const std::vector<std::string>& channels);
-
-  // Max message seq and read seq per channel, for one user.
-  absl::StatusOr<std::vector<ChannelSeqs>> GetChannelSeqs(const std::string& uid,
-                                                          const std::vector<std::string>& channels);
-
  private:
-  absl::Status CheckChannels(const std::vector<std::string>& channels) const;
   // Reserves a block for each key and makes Redis use it.
   absl::Status Refill(const std::vector<CounterKey>& keys, const std::vector<int64_t>& needs,
                       const std::vector<bool>& missing);

@@ -36,7 +36,7 @@ TEST_F(SequencerTest, BatchRangesAreConsecutivePerCounterInRequestOrder) {
   const std::string a = testing::UniqueName("a");
   const std::string b = testing::UniqueName("b");
   absl::StatusOr<std::vector<SeqRange>> ranges = sequencer_->Allocate(
-      {{a, kMessageSeq, 3}, {b, kMessageSeq, 2}, {a, kMessageSeq, 100}, {a, kRedDot, 1}});
+      {{a, kMessageSeq, 3}, {b, kMessageSeq, 2}, {a, kMessageSeq, 100}, {a, kExtensionVersion, 1}});
   ASSERT_TRUE(ranges.ok()) << ranges.status();
   ASSERT_EQ(ranges->size(), 4u);
   EXPECT_EQ((*ranges)[0].first, 1);
@@ -51,6 +51,21 @@ TEST_F(SequencerTest, BatchRangesAreConsecutivePerCounterInRequestOrder) {
   EXPECT_EQ(Next(a), 104);
 }
 
+// Read positions belong to the conversation service: the migrated schema holds counters only.
+TEST_F(SequencerTest, SchemaHoldsCountersOnly) {
+  std::vector<std::string> tables;
+  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    for (const auto& row :
+         tx.exec("SELECT table_name FROM information_schema.tables WHERE table_schema = 'sequence' "
+                 "ORDER BY table_name")) {
+      tables.push_back(row[0].as<std::string>());
+    }
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(tables, (std::vector<std::string>{"counters", "schema_migrations"}));
+}
+
 TEST_F(SequencerTest, CountersContinueWithoutGapsAcrossBlocks) {
   const std::string channel = testing::UniqueName("blocks");
   for (int64_t expected = 1; expected <= 300; ++expected) ASSERT_EQ(Next(channel), expected);
@@ -60,9 +75,6 @@ TEST_F(SequencerTest, ChannelNamesWithQuotesAndBracesWork) {
   const std::string channel = testing::UniqueName("we\"ird\\,{x}");
   EXPECT_EQ(Next(channel), 1);
   EXPECT_EQ(Next(channel), 2);
-  absl::StatusOr<std::vector<int64_t>> max = sequencer_->GetMaxSeqs({channel}, kMessageSeq);
-  ASSERT_TRUE(max.ok()) << max.status();
-  EXPECT_EQ((*max)[0], 2);
 }
 
 TEST_F(SequencerTest, BadInputIsInvalidArgument) {
@@ -76,45 +88,9 @@ TEST_F(SequencerTest, BadInputIsInvalidArgument) {
   EXPECT_EQ(code({{"bad\nname", kMessageSeq, 1}}), kInvalid);
   EXPECT_EQ(code({{"c", kMessageSeq, 0}}), kInvalid);
   EXPECT_EQ(code({{"c", kMessageSeq, 10001}}), kInvalid);
-  EXPECT_EQ(code({{"c", 7, 1}}), kInvalid);
+  EXPECT_EQ(code({{"c", -1, 1}}), kInvalid);
+  EXPECT_EQ(code({{"c", 2, 1}}), kInvalid);
   EXPECT_EQ(code(std::vector<AllocateItem>(4097, {"c", kMessageSeq, 1})), kInvalid);
-  EXPECT_EQ(sequencer_->GetMaxSeqs({}, kMessageSeq).status().code(), kInvalid);
-  EXPECT_EQ(sequencer_->SetReadSeq("", "c", 0).status().code(), kInvalid);
-  EXPECT_EQ(sequencer_->SetReadSeq("u", "c", -1).status().code(), kInvalid);
-}
-
-TEST_F(SequencerTest, ReadSeqOnlyMovesForwardAndNeverPastMaxSeq) {
-  const std::string channel = testing::UniqueName("read");
-  const std::string uid = testing::UniqueName("u");
-  ASSERT_TRUE(sequencer_->Allocate({{channel, kMessageSeq, 10}}).ok());
-
-  absl::StatusOr<std::vector<int64_t>> none = sequencer_->GetReadSeqs(uid, {channel});
-  ASSERT_TRUE(none.ok()) << none.status();
-  EXPECT_EQ((*none)[0], 0);
-
-  EXPECT_EQ(*sequencer_->SetReadSeq(uid, channel, 5), 5);
-  EXPECT_EQ(*sequencer_->SetReadSeq(uid, channel, 3), 5);
-  EXPECT_EQ(sequencer_->SetReadSeq(uid, channel, 11).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(*sequencer_->SetReadSeq(uid, channel, 10), 10);
-  EXPECT_EQ((*sequencer_->GetReadSeqs(uid, {channel}))[0], 10);
-
-  absl::StatusOr<std::vector<ChannelSeqs>> seqs =
-      sequencer_->GetChannelSeqs(uid, {channel, testing::UniqueName("never")});
-  ASSERT_TRUE(seqs.ok()) << seqs.status();
-  EXPECT_EQ((*seqs)[0].max_seq, 10);
-  EXPECT_EQ((*seqs)[0].read_seq, 10);
-  EXPECT_EQ((*seqs)[1].max_seq, 0);
-  EXPECT_EQ((*seqs)[1].read_seq, 0);
-}
-
-TEST_F(SequencerTest, ReadSeqCacheMissIsFilledFromPostgres) {
-  const std::string channel = testing::UniqueName("fill");
-  const std::string uid = testing::UniqueName("u");
-  ASSERT_TRUE(sequencer_->Allocate({{channel, kMessageSeq, 4}}).ok());
-  ASSERT_TRUE(sequencer_->SetReadSeq(uid, channel, 4).ok());
-  ASSERT_TRUE(redis_->Pipeline({{"DEL", "seq:r:{" + uid + "}"}}).ok());
-  EXPECT_EQ((*sequencer_->GetReadSeqs(uid, {channel}))[0], 4);
 }
 
 TEST_F(SequencerTest, CounterRestoredFromAnOldRedisRunIsNotTrusted) {
@@ -147,36 +123,6 @@ TEST_F(SequencerTest, AnOlderBlockNeverRecreatesAMissingCounter) {
   ASSERT_TRUE(status.ok()) << status;
   // The counter is created from a block above both.
   EXPECT_GT(Next(channel), newer->front().reserved_after);
-}
-
-TEST_F(SequencerTest, MaxSeqOfALostCounterDoesNotGoBackWhenACreatorIsInFlight) {
-  const std::string channel = testing::UniqueName("inflight");
-  const CounterKey key{channel, kMessageSeq};
-  // A creator has reserved its block but not yet created the counter in Redis.
-  absl::StatusOr<std::vector<Block>> block = store_->ReserveBlocks({key}, {64});
-  ASSERT_TRUE(block.ok());
-  absl::StatusOr<std::vector<int64_t>> reported = sequencer_->GetMaxSeqs({channel}, kMessageSeq);
-  ASSERT_TRUE(reported.ok()) << reported.status();
-  // The creator now gets to Redis with its (still newest) block.
-  absl::StatusOr<std::vector<bool>> covered = cache_->Install(*block, {true});
-  ASSERT_TRUE(covered.ok());
-  absl::StatusOr<std::vector<int64_t>> after = sequencer_->GetMaxSeqs({channel}, kMessageSeq);
-  ASSERT_TRUE(after.ok());
-  EXPECT_GE((*after)[0], (*reported)[0]);
-  EXPECT_GT(Next(channel), (*reported)[0]);
-}
-
-TEST_F(SequencerTest, MaxSeqNeverGoesBack) {
-  const std::string channel = testing::UniqueName("max");
-  int64_t previous = 0;
-  for (int i = 0; i < 100; ++i) {
-    const int64_t value = Next(channel);
-    absl::StatusOr<std::vector<int64_t>> max = sequencer_->GetMaxSeqs({channel}, kMessageSeq);
-    ASSERT_TRUE(max.ok()) << max.status();
-    EXPECT_GE((*max)[0], value);
-    EXPECT_GE((*max)[0], previous);
-    previous = (*max)[0];
-  }
 }
 
 }  // namespace
