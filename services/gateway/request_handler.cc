@@ -153,8 +153,8 @@ const RequestHandler::Route* RequestHandler::RouteOf(Frame::BodyCase body) {
       {Frame::kSyncConversationsRequest, &R::SyncConversations,
        &RefuseIn<&Frame::mutable_sync_conversations_response>,
        &UidIn<&Frame::sync_conversations_request>},
-      {Frame::kSetReadSeqRequest, &R::SetReadSeq, &RefuseIn<&Frame::mutable_set_read_seq_response>,
-       &UidIn<&Frame::set_read_seq_request>},
+      {Frame::kClearUnreadRequest, &R::ClearUnread,
+       &RefuseIn<&Frame::mutable_clear_unread_response>, &UidIn<&Frame::clear_unread_request>},
       {Frame::kSetUnreadRequest, &R::SetUnread, &RefuseIn<&Frame::mutable_set_unread_response>,
        &UidIn<&Frame::set_unread_request>},
       {Frame::kDeleteConversationRequest, &R::DeleteConversation,
@@ -340,15 +340,15 @@ void RequestHandler::SyncConversations(const std::shared_ptr<Connection>& conn, 
       });
 }
 
-void RequestHandler::SetReadSeq(const std::shared_ptr<Connection>& conn, Frame frame,
-                                Encoding encoding) {
-  im::client::v1::SetReadSeqRequest* in = frame.mutable_set_read_seq_request();
+void RequestHandler::ClearUnread(const std::shared_ptr<Connection>& conn, Frame frame,
+                                 Encoding encoding) {
+  im::client::v1::ClearUnreadRequest* in = frame.mutable_clear_unread_request();
   auto request = ChangeOf<conv::ClearUnreadRequest>(conn->info(), in);
   request.set_read_seq(in->read_seq());
   ConversationStub* stub = conversations_.get();
   Forward<conv::ConversationState>({conn, frame.request_id(), encoding}, conversation_timeout_,
                                    std::move(request), IM_ASYNC(stub, ClearUnread),
-                                   StateInto(&Frame::mutable_set_read_seq_response));
+                                   StateInto(&Frame::mutable_clear_unread_response));
 }
 
 void RequestHandler::SetUnread(const std::shared_ptr<Connection>& conn, Frame frame,

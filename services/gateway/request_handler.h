@@ -78,7 +78,7 @@ class RequestHandler {
   void RecvAck(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
   void SyncChannelMessages(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
   void SyncConversations(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
-  void SetReadSeq(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
+  void ClearUnread(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
   void SetUnread(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
   void DeleteConversation(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
   void SetPinned(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);

@@ -106,7 +106,7 @@ TEST_F(ConversationE2eTest, UnreadIsExactAcrossDevicesAndReconnects) {
   ASSERT_TRUE(WaitUnread(*carol_client, group, 1));
 
   // Alice reads up to seq 5 on her phone; the desk is told at once and agrees.
-  auto read = phone->SetReadSeq(channel, 5);
+  auto read = phone->ClearUnread(channel, 5);
   ASSERT_TRUE(read.ok()) << read.status();
   ASSERT_EQ(read->reason(), common::REASON_CODE_SUCCESS) << read->message();
   EXPECT_EQ(read->state().unread(), 1u);
@@ -267,7 +267,7 @@ TEST_F(ConversationE2eTest, OfflineCatchUpPullsExactlyTheMissingRanges) {
     EXPECT_FALSE(pulled->has_more());
     EXPECT_EQ(pulled->messages(0).message_seq(), seq.read_seq() + 1);
     EXPECT_EQ(pulled->messages(49).message_seq(), seq.max_seq());
-    auto read = phone->SetReadSeq(seq.channel(), seq.max_seq());
+    auto read = phone->ClearUnread(seq.channel(), seq.max_seq());
     ASSERT_TRUE(read.ok());
     EXPECT_EQ(read->state().unread(), 0u);
   }

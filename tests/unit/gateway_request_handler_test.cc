@@ -268,7 +268,7 @@ class RequestHandlerTest : public ::testing::Test {
 std::vector<Frame> EveryConversationRequest(const std::string& uid) {
   std::vector<Frame> frames(7);
   frames[0].mutable_sync_conversations_request()->set_uid(uid);
-  frames[1].mutable_set_read_seq_request()->set_uid(uid);
+  frames[1].mutable_clear_unread_request()->set_uid(uid);
   frames[2].mutable_set_unread_request()->set_uid(uid);
   frames[3].mutable_delete_conversation_request()->set_uid(uid);
   frames[4].mutable_set_pinned_request()->set_uid(uid);
@@ -282,8 +282,8 @@ ReasonCode ReasonOf(const Frame& frame) {
   switch (frame.body_case()) {
     case Frame::kSyncConversationsResponse:
       return frame.sync_conversations_response().reason();
-    case Frame::kSetReadSeqResponse:
-      return frame.set_read_seq_response().reason();
+    case Frame::kClearUnreadResponse:
+      return frame.clear_unread_response().reason();
     case Frame::kSetUnreadResponse:
       return frame.set_unread_response().reason();
     case Frame::kDeleteConversationResponse:
@@ -324,13 +324,13 @@ TEST_F(RequestHandlerTest, TheOwnUidOrNoneIsForwardedAsTheConnection) {
 
 TEST_F(RequestHandlerTest, ChangesCarryTheDeviceAndReturnTheState) {
   Frame request;
-  im::client::v1::SetReadSeqRequest* read = request.mutable_set_read_seq_request();
+  im::client::v1::ClearUnreadRequest* read = request.mutable_clear_unread_request();
   *read->mutable_channel() = Person("bob");
   read->set_read_seq(4);
   const Frame answer = Answer(request, Encoding::kJson);
-  ASSERT_TRUE(answer.has_set_read_seq_response());
-  EXPECT_EQ(answer.set_read_seq_response().state().channel().id(), "bob");
-  EXPECT_EQ(answer.set_read_seq_response().state().read_seq(), 4);
+  ASSERT_TRUE(answer.has_clear_unread_response());
+  EXPECT_EQ(answer.clear_unread_response().state().channel().id(), "bob");
+  EXPECT_EQ(answer.clear_unread_response().state().read_seq(), 4);
 
   Frame unread;
   *unread.mutable_set_unread_request()->mutable_channel() = Person("bob");

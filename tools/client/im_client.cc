@@ -378,13 +378,13 @@ absl::StatusOr<SyncConversationsResponse> ImClient::SyncConversations(
                 &Frame::sync_conversations_response, "SyncConversations");
 }
 
-absl::StatusOr<ConversationStateResponse> ImClient::SetReadSeq(
+absl::StatusOr<ConversationStateResponse> ImClient::ClearUnread(
     const im::common::v1::Channel& channel, int64_t read_seq, absl::Duration timeout) {
   Frame frame;
-  *frame.mutable_set_read_seq_request()->mutable_channel() = channel;
-  frame.mutable_set_read_seq_request()->set_read_seq(read_seq);
-  return Expect(Call(std::move(frame), timeout), &Frame::has_set_read_seq_response,
-                &Frame::set_read_seq_response, "SetReadSeq");
+  *frame.mutable_clear_unread_request()->mutable_channel() = channel;
+  frame.mutable_clear_unread_request()->set_read_seq(read_seq);
+  return Expect(Call(std::move(frame), timeout), &Frame::has_clear_unread_response,
+                &Frame::clear_unread_response, "ClearUnread");
 }
 
 absl::StatusOr<ConversationStateResponse> ImClient::SetUnread(

@@ -98,9 +98,9 @@ class ImClient {
   absl::StatusOr<SyncConversationsResponse> SyncConversations(
       const SyncConversationsRequest& request, absl::Duration timeout = absl::Seconds(10));
   // read_seq 0 = everything.
-  absl::StatusOr<ConversationStateResponse> SetReadSeq(const im::common::v1::Channel& channel,
-                                                       int64_t read_seq,
-                                                       absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<ConversationStateResponse> ClearUnread(const im::common::v1::Channel& channel,
+                                                        int64_t read_seq,
+                                                        absl::Duration timeout = absl::Seconds(10));
   absl::StatusOr<ConversationStateResponse> SetUnread(const im::common::v1::Channel& channel,
                                                       uint32_t unread,
                                                       absl::Duration timeout = absl::Seconds(10));
