@@ -93,7 +93,7 @@ absl::StatusOr<std::vector<WatchedProcess>> WatchedProcesses(const ScenarioConfi
     if (!parsed.ok()) return parsed.status();
     procs = *parsed;
   } else {
-    procs = FindStackProcesses(config.stack_dir, kServices);
+    procs = StackProcesses(config.stack, kServices);
   }
   procs.push_back({"im_load", static_cast<int>(getpid()), false});
   return procs;
