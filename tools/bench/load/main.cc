@@ -29,6 +29,7 @@ ABSL_FLAG(std::string, grpc_gateway, "",
           "Gateway gRPC, for UserService.SetToken; default: the stack's.");
 ABSL_FLAG(std::string, grpc_message, "",
           "Message service gRPC, for ChannelService; default: the stack's.");
+ABSL_FLAG(bool, json, false, "JSON text frames instead of binary protobuf.");
 ABSL_FLAG(int, io_threads, 2, "Client I/O threads shared by all connections.");
 ABSL_FLAG(int, source_addrs, 1,
           "Connect from 127.0.0.1..127.0.0.N (more ephemeral ports; idle raises it as needed).");
@@ -155,6 +156,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.engine.ws_host = ws[0];
+  config.engine.encoding = absl::GetFlag(FLAGS_json) ? im::Encoding::kJson : im::Encoding::kBinary;
   config.engine.io_threads = absl::GetFlag(FLAGS_io_threads);
   config.engine.source_addrs = absl::GetFlag(FLAGS_source_addrs);
   config.engine.window = std::max(1, absl::GetFlag(FLAGS_window));
