@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The benchmark (issue 6): starts the local stack with scripts/run.sh (rate limits lifted), measures
-# the storage ceilings on this machine (Postgres message-row inserts with pgbench, Redis INCR with
-# redis-benchmark), warms up, runs the standard load scenarios with build/tools/bench/im_load and
-# writes the report: OUT/report.md and OUT/report.json, next to each scenario's JSON and Markdown.
-# Stops the stack at the end. About 10 minutes with the defaults on a 2-core machine.
+# The benchmark: starts the local stack with scripts/run.sh (rate limits lifted) and takes its
+# addresses from run.sh's stack file, measures the storage ceilings on this machine (Postgres
+# message-row inserts with pgbench, Redis INCR with redis-benchmark), warms up, runs the standard
+# load scenarios with build/tools/bench/im_load and writes the report: OUT/report.md and
+# OUT/report.json, next to each scenario's JSON and Markdown. Stops the stack at the end. About 10
+# minutes with the defaults on a 2-core machine.
 #
 #   scripts/bench.sh            # standard sizes
 #   scripts/bench.sh --quick    # small sizes and 5 s runs: checks that everything works (~2 min)
@@ -67,47 +68,44 @@ im_log "starting the stack (scripts/run.sh, log $out/run.log)"
 IM_RATE_LIMIT_PER_SEC=1000000 IM_RATE_LIMIT_BURST=1000000 "$IM_ROOT/scripts/run.sh" \
   >"$out/run.log" 2>&1 &
 run_pid=$!
-# run.sh installs and builds first when needed, so this may take a while on a fresh checkout.
+# run.sh installs and builds first when needed, so this may take a while on a fresh checkout. It
+# writes the stack file once every service is up; one naming another STACK_PID was left by a
+# run.sh that was killed.
 for ((i = 0; i < 36000; i++)); do
-  if grep -q '^Running; Ctrl-C stops everything' "$out/run.log"; then break; fi
+  if grep -qsx "STACK_PID=$run_pid" "$state/stack.env"; then break; fi
   if ! kill -0 "$run_pid" 2>/dev/null; then
-    tail -n 30 "$out/run.log" >&2
+    im_tail_log "$out/run.log"
     im_die "scripts/run.sh exited before the stack was up"
     exit 1
   fi
   sleep 0.1
 done
-grep -q '^Running; Ctrl-C stops everything' "$out/run.log" ||
+grep -qsx "STACK_PID=$run_pid" "$state/stack.env" ||
   { im_die "the stack did not come up within an hour" || exit 1; }
-# The addresses run.sh printed (it moves to free ports when the usual ones are taken).
-addr_of() { awk -v svc="$1" '$1 == svc { print $2; exit }' "$out/run.log"; }
-gateway_grpc="$(addr_of gateway)"
-message_grpc="$(addr_of message)"
-ws="$(awk '$1 == "WebSocket" { sub("ws://", "", $2); sub("/.*", "", $2); print $2; exit }' \
-  "$out/run.log")"
-pg_port="$(cat "$state/pg.port")"
-redis_port="$(cat "$state/redis.port")"
+# shellcheck source=/dev/null  # written by scripts/run.sh; keys in scripts/lib.sh
+source "$state/stack.env"
 [[ -x "$load" ]] || { im_die "$load is missing (build target im_load)" || exit 1; }
-im_log "stack up: ws $ws, gateway $gateway_grpc, message $message_grpc, Postgres $pg_port, Redis $redis_port"
+im_log "stack up: ws $HOST:$WS_PORT, gateway $HOST:$GATEWAY_GRPC_PORT," \
+  "message $HOST:$MESSAGE_GRPC_PORT, Postgres $POSTGRES_PORT, Redis $REDIS_PORT"
 
 # ---- Storage ceilings, before any load so nothing else competes for the cores -----------------
 pg_bin="$(im_pg_bindir)"
-im_pg_createdb "$pg_port" im_bench_ceiling
-PGOPTIONS="-c client_min_messages=warning" "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" \
+im_pg_createdb "$POSTGRES_PORT" im_bench_ceiling
+PGOPTIONS="-c client_min_messages=warning" "$pg_bin/psql" -X -q -h "$HOST" -p "$POSTGRES_PORT" \
   -U postgres -d im_bench_ceiling \
   -f "$IM_ROOT/tools/bench/ceilings/pg_messages.sql" >/dev/null
 im_log "Postgres ceiling: pgbench, INSERT of $pg_batch message rows per transaction, ${pg_seconds}s"
-"$pg_bin/pgbench" -n -h 127.0.0.1 -p "$pg_port" -U postgres -c 4 -j 2 -T "$pg_seconds" \
+"$pg_bin/pgbench" -n -h "$HOST" -p "$POSTGRES_PORT" -U postgres -c 4 -j 2 -T "$pg_seconds" \
   -D batch="$pg_batch" -f "$IM_ROOT/tools/bench/ceilings/pg_insert_batch.sql" im_bench_ceiling \
   >"$out/pgbench.txt" 2>&1
 pg_tps="$(awk -F'= ' '/^tps = / { split($2, a, " "); print a[1]; exit }' "$out/pgbench.txt")"
 pg_rows="$(awk -v t="$pg_tps" -v b="$pg_batch" 'BEGIN { printf "%.0f", t * b }')"
-"$pg_bin/dropdb" -h 127.0.0.1 -p "$pg_port" -U postgres im_bench_ceiling
+"$pg_bin/dropdb" -h "$HOST" -p "$POSTGRES_PORT" -U postgres im_bench_ceiling
 # The ceiling wrote gigabytes of WAL; a checkpoint now keeps those segments (up to min_wal_size)
 # for the scenarios to write into, as on a server past its first checkpoint, instead of each
 # scenario creating segments (see im_pg_start).
-"$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d im -c CHECKPOINT
-wal_segments="$("$pg_bin/psql" -X -q -At -h 127.0.0.1 -p "$pg_port" -U postgres -d im \
+"$pg_bin/psql" -X -q -h "$HOST" -p "$POSTGRES_PORT" -U postgres -d im -c CHECKPOINT
+wal_segments="$("$pg_bin/psql" -X -q -At -h "$HOST" -p "$POSTGRES_PORT" -U postgres -d im \
   -c "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}\$'")"
 pg_fast="$(cat "$state/pg.fast" 2>/dev/null || echo 0)"
 pg_durability="fsync on, synchronous_commit on (as scripts/run.sh starts it)"
@@ -115,7 +113,7 @@ if [[ "$pg_fast" == 1 ]]; then pg_durability="fsync off (IM_PG_FAST=1)"; fi
 
 im_log "Redis ceiling: redis-benchmark INCR"
 redis_incr() {
-  redis-benchmark -h 127.0.0.1 -p "$redis_port" -t incr -n "$1" -c 50 -P "$2" --csv 2>/dev/null |
+  redis-benchmark -h "$HOST" -p "$REDIS_PORT" -t incr -n "$1" -c 50 -P "$2" --csv 2>/dev/null |
     awk -F'"' '$2 == "INCR" { printf "%.0f", $4 }'
 }
 redis_n=1000000
@@ -131,8 +129,8 @@ fanout_line="$("$(dirname "$load")/loopback_fanout" --connections "$group_size" 
 fanout_rate="${fanout_line%% *}"
 
 # ---- Load scenarios ---------------------------------------------------------------------------
-common=(--ws "$ws" --grpc_gateway "$gateway_grpc" --grpc_message "$message_grpc"
-  --stack_dir "$state" --io_threads 2)
+# im_load takes the addresses and the processes to watch from the stack file.
+common=(--stack_dir "$state" --io_threads 2)
 results=()
 run_scenario() {
   local name=$1
@@ -140,7 +138,7 @@ run_scenario() {
   # The previous scenario's inserts can make an autovacuum of message.messages due, which would
   # then run (minutes on a large table) under this scenario's load; vacuuming in between puts it
   # here, outside the measurement. The method section says so.
-  "$pg_bin/vacuumdb" -q -z -h 127.0.0.1 -p "$pg_port" -U postgres -d im
+  "$pg_bin/vacuumdb" -q -z -h "$HOST" -p "$POSTGRES_PORT" -U postgres -d im
   # The vacuum dirties pages (hint bits, visibility map) that the kernel would write back 30 s
   # later, inside the measurement, in one burst that stalled a run's commits for half a second.
   sync

@@ -1,13 +1,14 @@
 # shellcheck shell=bash
-# Helpers shared by scripts/test.sh, scripts/run.sh and scripts/stack.sh. Source it; it only defines
-# functions and IM_ROOT. Functions report failure by return code (never `exit`), so a caller can
-# clean up; callers run with `set -euo pipefail`.
+# Helpers shared by the scripts in scripts/. Source it; it only defines functions and IM_ROOT.
+# Functions report failure by return code (never `exit`), so a caller can clean up; callers run
+# with `set -euo pipefail`. Names starting with im__ are used only inside this file.
 #
 # A "state DIR" holds one local stack:
 #   DIR/pg/{data,sock,postgres.log}   Postgres, owned by the postgres user when we run as root
 #   DIR/redis/{redis.pid,redis.log}   Redis (and its RDB/AOF files when persistent)
 #   DIR/pg.port DIR/pg.fast           port and fast mode of the last Postgres start
 #   DIR/redis.port DIR/redis.mode     port and mode (ephemeral|persist) of the last Redis start
+#   DIR/stack.env                     the stack file, while the stack runs (see im_write_stack_env)
 # Keeping ports and modes in files lets stack.sh restart a server exactly as it was started.
 
 IM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -149,7 +150,7 @@ im_wait() {
 
 im__port_free() { ! im_port_busy "$1"; }
 
-im__tail_log() {
+im_tail_log() {
   if [[ -f "$1" ]]; then
     im_log "last lines of $1:"
     tail -n "${2:-30}" "$1" >&2
@@ -219,7 +220,7 @@ im_pg_init() {
   if [[ "${IM_PG_FAST:-0}" == 1 ]]; then sync=(--no-sync); fi
   if ! im__pg_as_owner "$pgdir" initdb -D "$pgdir/data" --auth=trust -U postgres -E UTF8 \
     --locale=C "${sync[@]}" >"$pgdir/initdb.log" 2>&1; then
-    im__tail_log "$pgdir/initdb.log"
+    im_tail_log "$pgdir/initdb.log"
     im_die "initdb failed"
     return 1
   fi
@@ -279,7 +280,7 @@ im_pg_start() {
   fi
   if ! im__pg_as_owner "$pgdir" pg_ctl start -w -t 60 -D "$pgdir/data" -l "$pgdir/postgres.log" \
     -o "$opts" >/dev/null 2>&1; then
-    im__tail_log "$pgdir/postgres.log"
+    im_tail_log "$pgdir/postgres.log"
     im_die "Postgres did not start on port $port"
     return 1
   fi
@@ -293,7 +294,7 @@ im_pg_stop() {
   dir="$(cd "$1" && pwd)" || return 1
   port="$(cat "$dir/pg.port" 2>/dev/null || true)"
   if ! im__pg_as_owner "$dir/pg" pg_ctl stop -w -t 60 -m fast -D "$dir/pg/data" >/dev/null 2>&1; then
-    im__tail_log "$dir/pg/postgres.log"
+    im_tail_log "$dir/pg/postgres.log"
     im_die "Postgres did not stop"
     return 1
   fi
@@ -356,12 +357,12 @@ im_redis_start() {
     *) im_die "unknown Redis mode '$mode' (ephemeral or persist)" || return 1 ;;
   esac
   if ! redis-server "${args[@]}" >/dev/null; then
-    im__tail_log "$rdir/redis.log"
+    im_tail_log "$rdir/redis.log"
     im_die "redis-server failed to start"
     return 1
   fi
   if ! im_wait 30 "Redis on port $port" im__redis_ping "$port"; then
-    im__tail_log "$rdir/redis.log"
+    im_tail_log "$rdir/redis.log"
     return 1
   fi
 }
@@ -406,9 +407,61 @@ im_redis_flush() {
     im_die "FLUSHALL on port $port failed"
 }
 
+# ---------------------------------------------------------------------------------------------------
+# The stack file
+#
+# DIR/stack.env tells other programs where the stack in DIR runs: shell-sourceable KEY=value lines
+# (values hold no spaces or quotes), read by scripts/bench.sh, im_load and the benchmarks
+# (tools/bench/stack_env.h). Its owner writes it once the stack is up and removes it when it stops:
+#   STACK_PID           the script that runs the stack (scripts/run.sh: TERM stops everything)
+#   HOST                the address everything listens on
+#   POSTGRES_DSN POSTGRES_PORT POSTGRES_PID    POSTGRES_PID is the postmaster's
+#   REDIS_ADDR REDIS_PORT REDIS_PID
+# and, from scripts/run.sh, WS_PORT (the gateway's WebSocket) and for each service NAME (sequence,
+# gateway, message, conversation, extension) NAME_GRPC_PORT, NAME_METRICS_PORT and NAME_PID, in
+# upper case (GATEWAY_GRPC_PORT).
+
+# im_stores_env DIR DB: prints the stack file's lines for the running Postgres (database DB) and
+# Redis of DIR.
+im_stores_env() {
+  local dir=$1 db=$2 port pid
+  port="$(cat "$dir/pg.port")" || return 1
+  pid="$(head -n 1 "$dir/pg/data/postmaster.pid")" || return 1
+  printf 'HOST=127.0.0.1\nPOSTGRES_DSN=%s\nPOSTGRES_PORT=%s\nPOSTGRES_PID=%s\n' \
+    "$(im_pg_dsn "$port" "$db")" "$port" "$pid"
+  port="$(cat "$dir/redis.port")" || return 1
+  pid="$(im__redis_pid "$dir")" || im_die "Redis of $dir is not running" || return 1
+  printf 'REDIS_ADDR=127.0.0.1:%s\nREDIS_PORT=%s\nREDIS_PID=%s\n' "$port" "$port" "$pid"
+}
+
+# im_write_stack_env DIR: writes stdin, with a first line naming the caller as STACK_PID, as
+# DIR/stack.env, through a temporary file so that a reader sees the whole file or none of it.
+im_write_stack_env() {
+  local dir=$1
+  {
+    printf '# The stack in %s, written by %s; removed when it stops.\n' "$dir" "${0##*/}"
+    printf 'STACK_PID=%s\n' "$$"
+    cat
+  } >"$dir/stack.env.tmp" || return 1
+  mv -f "$dir/stack.env.tmp" "$dir/stack.env"
+}
+
+# im_refresh_stack_env DIR: after a stop or start of Postgres or Redis (scripts/stack.sh), writes
+# their current pids (empty when stopped) into DIR/stack.env, when there is one.
+im_refresh_stack_env() {
+  local dir=$1 file="$1/stack.env" pg_pid redis_pid
+  [[ -f "$file" ]] || return 0
+  pg_pid="$(head -n 1 "$dir/pg/data/postmaster.pid" 2>/dev/null || true)"
+  redis_pid="$(im__redis_pid "$dir" || true)"
+  sed -e "s/^POSTGRES_PID=.*/POSTGRES_PID=$pg_pid/" -e "s/^REDIS_PID=.*/REDIS_PID=$redis_pid/" \
+    "$file" >"$file.tmp" || return 1
+  mv -f "$file.tmp" "$file"
+}
+
 # im_stack_stop DIR: stops whatever of the stack in DIR is running; safe to call at any time.
 im_stack_stop() {
   local rc=0
+  rm -f "$1/stack.env"
   im_redis_stop "$1" || rc=1
   im_pg_stop "$1" || rc=1
   return "$rc"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole suite on this machine: builds, starts a Postgres and Redis whose data is kept in
-# .local/run between runs, migrates and starts the five services, prints where they listen, and on
-# Ctrl-C (or SIGTERM) stops everything it started.
+# .local/run between runs, migrates and starts the five services, writes where they listen to the
+# stack file .local/run/stack.env (for programs: scripts/bench.sh, im_load, the benchmarks;
+# scripts/lib.sh lists its keys), prints the same for people, and on Ctrl-C (or SIGTERM) stops
+# everything it started.
 #
 #   scripts/run.sh
 #
@@ -54,6 +56,8 @@ cleanup() {
   local rc=$?
   # A second Ctrl-C must not leave servers half stopped.
   trap '' INT TERM
+  # First, so that no program takes the stack for running while it stops.
+  rm -f "$state/stack.env"
   im_log "stopping services, Redis and Postgres"
   stop_services
   im_stack_stop "$state" || rc=1
@@ -114,7 +118,7 @@ for svc in "${services[@]}"; do
   if [[ -f "$log" ]]; then mv -f "$log" "$log.prev"; fi
 
   if ! env "${common_env[@]}" "$bin" --migrate_only >>"$log" 2>&1; then
-    im__tail_log "$log"
+    im_tail_log "$log"
     im_die "$svc: migrations failed"
     exit 1
   fi
@@ -128,18 +132,27 @@ for svc in "${services[@]}"; do
   for ((t = 0; t < ${IM_START_TIMEOUT:-30} * 10; t++)); do
     if im_port_busy "${grpc_port[$svc]}"; then break; fi
     if ! kill -0 "${pid[$svc]}" 2>/dev/null; then
-      im__tail_log "$log"
+      im_tail_log "$log"
       im_die "$svc exited at start-up"
       exit 1
     fi
     sleep 0.1
   done
   if ! im_port_busy "${grpc_port[$svc]}"; then
-    im__tail_log "$log"
+    im_tail_log "$log"
     im_die "$svc is not listening on gRPC port ${grpc_port[$svc]} after ${IM_START_TIMEOUT:-30}s"
     exit 1
   fi
 done
+
+{
+  im_stores_env "$state" im
+  printf 'WS_PORT=%s\n' "$ws_port"
+  for svc in "${services[@]}"; do
+    printf '%s_GRPC_PORT=%s\n%s_METRICS_PORT=%s\n%s_PID=%s\n' "${svc^^}" "${grpc_port[$svc]}" \
+      "${svc^^}" "${metrics_port[$svc]}" "${svc^^}" "${pid[$svc]}"
+  done
+} | im_write_stack_env "$state"
 
 {
   printf '\n%-13s %-21s %-38s %s\n' SERVICE GRPC METRICS LOG
@@ -147,14 +160,10 @@ done
     printf '%-13s %-21s %-38s %s\n' "$svc" "127.0.0.1:${grpc_port[$svc]}" \
       "http://127.0.0.1:${metrics_port[$svc]}/metrics" "$logs/$svc.log"
   done
-  # Only a gateway that has the flag serves WebSocket (the placeholder serves health only).
-  if grep -q -- '--ws_port' < <("$build_dir/services/gateway/gateway" --helpfull 2>&1); then
-    printf '\nWebSocket  ws://127.0.0.1:%s/ws\n' "$ws_port"
-  else
-    printf '\nWebSocket  not served yet (the gateway is a placeholder)\n'
-  fi
+  printf '\nWebSocket  ws://127.0.0.1:%s/ws\n' "$ws_port"
   printf 'Postgres   %s\n' "$dsn"
   printf 'Redis      %s\n' "$redis_addr"
+  printf 'Stack file %s\n' "$state/stack.env"
   printf '\nRunning; Ctrl-C stops everything.\n'
 }
 
@@ -166,7 +175,7 @@ while true; do
     if ! kill -0 "${pid[$svc]}" 2>/dev/null; then
       rc=0
       wait "${pid[$svc]}" 2>/dev/null || rc=$?
-      im__tail_log "$logs/$svc.log"
+      im_tail_log "$logs/$svc.log"
       im_die "$svc exited (status $rc); stopping the rest"
       exit 1
     fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stops and starts the servers of a local stack (made by test.sh or run.sh) while tests run, so a
 # test can take Postgres or Redis away and bring it back. Each action returns only once it has taken
-# effect: a start waits until the server answers, a stop until its port is closed.
+# effect: a start waits until the server answers, a stop until its port is closed; the stack file
+# (DIR/stack.env) then names the servers' new pids.
 #
 #   scripts/stack.sh DIR ACTION
 #   ACTION: stop-postgres start-postgres restart-postgres
@@ -22,12 +23,12 @@ action=$2
 [[ -d "$dir" ]] || im_die "no stack folder $dir" || exit 1
 
 case "$action" in
-  stop-postgres) im_pg_stop "$dir" ;;
-  start-postgres) im_pg_start "$dir" ;;
-  restart-postgres) im_pg_stop "$dir" && im_pg_start "$dir" ;;
-  stop-redis) im_redis_stop "$dir" ;;
-  start-redis) im_redis_start "$dir" ;;
-  restart-redis) im_redis_stop "$dir" && im_redis_start "$dir" ;;
+  stop-postgres) im_pg_stop "$dir" && im_refresh_stack_env "$dir" ;;
+  start-postgres) im_pg_start "$dir" && im_refresh_stack_env "$dir" ;;
+  restart-postgres) im_pg_stop "$dir" && im_pg_start "$dir" && im_refresh_stack_env "$dir" ;;
+  stop-redis) im_redis_stop "$dir" && im_refresh_stack_env "$dir" ;;
+  start-redis) im_redis_start "$dir" && im_refresh_stack_env "$dir" ;;
+  restart-redis) im_redis_stop "$dir" && im_redis_start "$dir" && im_refresh_stack_env "$dir" ;;
   flush-redis) im_redis_flush "$dir" ;;
   status)
     pg_port="$(cat "$dir/pg.port" 2>/dev/null || echo '?')"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds everything and runs every ctest label against a fresh, private Postgres and Redis, so a run
-# never depends on (or damages) servers or data from before. Exits with ctest's status.
+# Builds everything and runs every ctest label against a fresh, private Postgres and Redis in
+# .local/test (its stack file .local/test/stack.env names them while the tests run), so a run never
+# depends on (or damages) servers or data from before. Exits with ctest's status.
 #
 #   scripts/test.sh [CTEST_ARGS...]       e.g. scripts/test.sh -L unit, scripts/test.sh -R sequencer
 #
@@ -35,8 +36,8 @@ cleanup() {
   local rc=$?
   trap '' INT TERM
   if [[ "$ci" == true && "$rc" != 0 ]]; then
-    im__tail_log "$state/pg/postgres.log" 50
-    im__tail_log "$state/redis/redis.log" 50
+    im_tail_log "$state/pg/postgres.log" 50
+    im_tail_log "$state/redis/redis.log" 50
   fi
   im_stack_stop "$state" || true
   exit "$rc"
@@ -61,6 +62,9 @@ im_pg_createdb "$pg_port" im_test
 redis_port="$(IM_RESERVED_PORTS="$pg_port" im_free_port)"
 im_redis_start "$state" "$redis_port" ephemeral
 
+im_stores_env "$state" im_test | im_write_stack_env "$state"
+
+# The tests take the stores from the environment; the stack file says the same for other programs.
 IM_TEST_POSTGRES_DSN="$(im_pg_dsn "$pg_port" im_test)"
 IM_TEST_REDIS_ADDR="127.0.0.1:$redis_port"
 # Tests run this through system(), i.e. /bin/sh; %q keeps paths with spaces in one word.

@@ -1,13 +1,15 @@
 // The Helm chart (helm/im), rendered as helm would render it with default values, with
 // values-dev.yaml, and with values that exercise every option, and checked: every manifest parses,
 // every Deployment has its probes, resources and run.sh's env, the hook Job runs the migrations, the
-// gateway's Services and Ingress fit together, and values reach the places they configure.
+// gateway's Services and Ingress fit together, values reach the places they configure, and each
+// service's objects come from the template named after it.
 package deploy
 
 import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"path"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -218,6 +220,7 @@ func (r *chartRender) check() {
 	r.checkServices()
 	r.checkAddresses()
 	r.checkMigrations()
+	r.checkLayout()
 	for _, kind := range []string{"PodDisruptionBudget"} {
 		for _, obj := range r.all(kind) {
 			if r.podsMatching(dig(obj, "spec", "selector", "matchLabels")) == nil {
@@ -369,6 +372,36 @@ func (r *chartRender) checkDeployment(svc string) {
 		}
 		if env["IM_CLOSE_TIMEOUT"] != fmt.Sprintf("%ds", num(vals["closeTimeoutSeconds"])) {
 			t.Errorf("%s: IM_CLOSE_TIMEOUT %q, values say %v s", where, env["IM_CLOSE_TIMEOUT"], vals["closeTimeoutSeconds"])
+		}
+	}
+}
+
+// checkLayout checks the templates' names say what they hold: a service's objects come from
+// templates/<service>.yaml (its workload) or templates/<service>-*.yaml (the gateway's WebSocket
+// Service and Ingress), a dev store's from templates/dev-<store>.yaml.
+func (r *chartRender) checkLayout() {
+	files := map[string][]string{"postgres": {"dev-postgres"}, "redis": {"dev-redis"}}
+	for _, svc := range r.rs.services {
+		files[svc] = []string{svc, svc + "-*"}
+	}
+	for _, d := range r.docs {
+		component := str(dig(d.obj, "metadata", "labels", "app.kubernetes.io/component"))
+		patterns, owned := files[component]
+		if !owned {
+			continue
+		}
+		if dir := path.Dir(d.source); path.Base(dir) != "templates" {
+			r.t.Errorf("%s %s: from %s, not a template directly in templates/", d.obj["kind"],
+				dig(d.obj, "metadata", "name"), d.source)
+		}
+		name, matched := strings.TrimSuffix(path.Base(d.source), ".yaml"), false
+		for _, p := range patterns {
+			ok, _ := path.Match(p, name)
+			matched = matched || ok
+		}
+		if !matched {
+			r.t.Errorf("%s %s of %s: from %s, want templates/%s.yaml", d.obj["kind"],
+				dig(d.obj, "metadata", "name"), component, d.source, strings.Join(patterns, ".yaml or "))
 		}
 	}
 }

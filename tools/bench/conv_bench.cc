@@ -1,5 +1,5 @@
-// Conversation-list and group-send costs of a running suite (issue 4), over gRPC as a business
-// server calls it:
+// Conversation-list and group-send costs of a running suite, over gRPC as a business server calls
+// it:
 //   1. For a user with N conversations (N person chats, one message each, set up through
 //      MessageService.Send), the latency of a full ConversationService.Sync pass (every page, limit
 //      --limit) and of an incremental sync right after, repeated --iterations times.
@@ -8,10 +8,11 @@
 //
 //   scripts/run.sh &   # then:
 //   build/tools/bench/conv_bench --sizes 1000,10000
+// (the addresses come from run.sh's stack file, see bench_support.h; --message and --conversation
+// name others.)
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -24,9 +25,12 @@
 #include "absl/time/clock.h"
 #include "im/conversation/v1/conversation.grpc.pb.h"
 #include "im/message/v1/message.grpc.pb.h"
+#include "tools/bench/bench_support.h"
+#include "tools/client/im_client.h"
 
-ABSL_FLAG(std::string, message, "127.0.0.1:7003", "Message service gRPC address.");
-ABSL_FLAG(std::string, conversation, "127.0.0.1:7004", "Conversation service gRPC address.");
+ABSL_FLAG(std::string, message, "", "Message service gRPC address; default: the stack's.");
+ABSL_FLAG(std::string, conversation, "",
+          "Conversation service gRPC address; default: the stack's.");
 ABSL_FLAG(std::string, sizes, "1000,10000", "Conversation counts to measure.");
 ABSL_FLAG(int, iterations, 50, "Full sync passes per size.");
 ABSL_FLAG(int, limit, 1000, "Sync page size.");
@@ -37,51 +41,24 @@ namespace {
 
 namespace conv = im::conversation::v1;
 namespace msg = im::message::v1;
-using Clock = std::chrono::steady_clock;
+using im::bench::Check;
+using im::bench::Clock;
+using im::bench::Ms;
+using im::bench::Percentiles;
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-// p50 / p99 / max of a sample, as one string.
-std::string Percentiles(std::vector<double> values) {
-  if (values.empty()) return "no samples";
-  std::sort(values.begin(), values.end());
-  auto at = [&](double q) {
-    return values[std::min(values.size() - 1, size_t(q * values.size()))];
-  };
-  char line[128];
-  std::snprintf(line, sizeof(line), "p50 %.2f ms  p99 %.2f ms  max %.2f ms (n=%zu)", at(0.50),
-                at(0.99), values.back(), values.size());
-  return line;
-}
-
-im::common::v1::Channel Channel(im::common::v1::ChannelType type, const std::string& id) {
-  im::common::v1::Channel channel;
-  channel.set_type(type);
-  channel.set_id(id);
-  return channel;
-}
-
-bool Check(const grpc::Status& status, const char* what) {
-  if (status.ok()) return true;
-  std::fprintf(stderr, "%s failed: %s\n", what, status.error_message().c_str());
-  return false;
-}
-
-bool SendAll(msg::MessageService::Stub& stub, const msg::SendRequest& request) {
+void SendAll(msg::MessageService::Stub& stub, const msg::SendRequest& request) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  im::bench::SetDeadline(context, absl::Seconds(30));
   msg::SendResponse response;
-  if (!Check(stub.Send(&context, request, &response), "Send")) return false;
+  Check(stub.Send(&context, request, &response), "Send");
   for (const auto& result : response.results()) {
     if (result.reason() != im::common::v1::REASON_CODE_SUCCESS) {
-      std::fprintf(stderr, "send item failed: %s\n", result.message().c_str());
-      return false;
+      im::bench::Die(absl::StrCat("send item failed: ", result.message()));
     }
   }
-  return true;
 }
 
-// One full pass of the user's list; returns its duration and the conversations seen, or -1.
+// One full pass of the user's list; returns its duration and the conversations seen.
 double FullSync(conv::ConversationService::Stub& stub, const std::string& uid, int* seen,
                 std::string* final_cursor) {
   std::string cursor;
@@ -94,7 +71,7 @@ double FullSync(conv::ConversationService::Stub& stub, const std::string& uid, i
     request.set_limit(absl::GetFlag(FLAGS_limit));
     grpc::ClientContext context;
     conv::SyncResponse response;
-    if (!Check(stub.Sync(&context, request, &response), "Sync")) return -1;
+    Check(stub.Sync(&context, request, &response), "Sync");
     *seen += response.conversations_size();
     cursor = response.next_cursor();
     if (!response.has_more()) break;
@@ -103,7 +80,7 @@ double FullSync(conv::ConversationService::Stub& stub, const std::string& uid, i
   return Ms(Clock::now() - start);
 }
 
-bool MeasureSync(msg::MessageService::Stub& messages, conv::ConversationService::Stub& convs,
+void MeasureSync(msg::MessageService::Stub& messages, conv::ConversationService::Stub& convs,
                  int size) {
   const std::string run = absl::StrCat(absl::ToUnixMillis(absl::Now()));
   const std::string uid = absl::StrCat("cb", run, "u", size);
@@ -112,12 +89,12 @@ bool MeasureSync(msg::MessageService::Stub& messages, conv::ConversationService:
     msg::SendRequest request;
     for (int i = first; i < std::min(size, first + 500); ++i) {
       msg::SendItem* item = request.add_items();
-      *item->mutable_channel() = Channel(im::common::v1::CHANNEL_TYPE_PERSON, uid);
+      *item->mutable_channel() = im::client::PersonChannel(uid);
       item->set_from_uid(absl::StrCat("cb", run, "p", i));
       item->set_client_msg_no("1");
       item->set_payload("hello");
     }
-    if (!SendAll(messages, request)) return false;
+    SendAll(messages, request);
   }
   std::printf("setup: %d conversations in %.0f ms\n", size, Ms(Clock::now() - setup_start));
 
@@ -126,10 +103,8 @@ bool MeasureSync(msg::MessageService::Stub& messages, conv::ConversationService:
     int seen = 0;
     std::string cursor;
     const double ms = FullSync(convs, uid, &seen, &cursor);
-    if (ms < 0) return false;
     if (seen != size) {
-      std::fprintf(stderr, "full sync returned %d conversations, expected %d\n", seen, size);
-      return false;
+      im::bench::Die(absl::StrCat("full sync returned ", seen, " conversations, expected ", size));
     }
     full.push_back(ms);
     conv::SyncRequest request;
@@ -138,67 +113,61 @@ bool MeasureSync(msg::MessageService::Stub& messages, conv::ConversationService:
     grpc::ClientContext context;
     conv::SyncResponse response;
     const auto start = Clock::now();
-    if (!Check(convs.Sync(&context, request, &response), "incremental Sync")) return false;
+    Check(convs.Sync(&context, request, &response), "incremental Sync");
     incremental.push_back(Ms(Clock::now() - start));
   }
   std::printf("%6d conversations, full sync (pages of %d): %s\n", size, absl::GetFlag(FLAGS_limit),
               Percentiles(full).c_str());
   std::printf("%6d conversations, incremental sync, nothing new: %s\n", size,
               Percentiles(incremental).c_str());
-  return true;
 }
 
-bool MeasureGroupSend(msg::MessageService::Stub& messages, grpc::Channel* channel, int members) {
-  auto groups =
-      msg::ChannelService::NewStub(std::shared_ptr<grpc::Channel>(channel, [](grpc::Channel*) {}));
+void MeasureGroupSend(msg::MessageService::Stub& messages, msg::ChannelService::Stub& channels,
+                      int members) {
   const std::string run = absl::StrCat(absl::ToUnixMillis(absl::Now()));
   const std::string group_id = absl::StrCat("cbg", run, "m", members);
-  msg::CreateGroupRequest create;
-  create.set_group_id(group_id);
-  for (int i = 0; i < members; ++i) create.add_subscriber_uids(absl::StrCat("cbg", run, "u", i));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  msg::Group group;
+  std::vector<std::string> uids;
+  for (int i = 0; i < members; ++i) uids.push_back(absl::StrCat("cbg", run, "u", i));
   const auto create_start = Clock::now();
-  if (!Check(groups->CreateGroup(&context, create, &group), "CreateGroup")) return false;
+  im::bench::CreateGroup(channels, group_id, uids);
   const double create_ms = Ms(Clock::now() - create_start);
 
   std::vector<double> latencies;
   for (int i = 0; i < absl::GetFlag(FLAGS_sends); ++i) {
     msg::SendRequest request;
     msg::SendItem* item = request.add_items();
-    *item->mutable_channel() = Channel(im::common::v1::CHANNEL_TYPE_GROUP, group_id);
-    item->set_from_uid(create.subscriber_uids(0));
+    *item->mutable_channel() = im::client::GroupChannel(group_id);
+    item->set_from_uid(uids[0]);
     item->set_client_msg_no(absl::StrCat(i));
     item->set_payload("hello group");
     const auto start = Clock::now();
-    if (!SendAll(messages, request)) return false;
+    SendAll(messages, request);
     latencies.push_back(Ms(Clock::now() - start));
   }
   std::printf("group of %5d (created in %.0f ms), send->ack: %s\n", members, create_ms,
               Percentiles(latencies).c_str());
-  return true;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  auto message_channel =
-      grpc::CreateChannel(absl::GetFlag(FLAGS_message), grpc::InsecureChannelCredentials());
+  auto message_channel = grpc::CreateChannel(im::bench::GrpcAddress(FLAGS_message, "message"),
+                                             grpc::InsecureChannelCredentials());
   auto messages = msg::MessageService::NewStub(message_channel);
+  auto channels = msg::ChannelService::NewStub(message_channel);
   auto convs = conv::ConversationService::NewStub(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_conversation), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(im::bench::GrpcAddress(FLAGS_conversation, "conversation"),
+                          grpc::InsecureChannelCredentials()));
   for (absl::string_view text : absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',')) {
     int size = 0;
     if (!absl::SimpleAtoi(text, &size) || size < 1) {
-      std::fprintf(stderr, "bad --sizes entry '%s'\n", std::string(text).c_str());
-      return 2;
+      im::bench::Die(absl::StrCat("bad --sizes entry '", text, "'"));
     }
-    if (!MeasureSync(*messages, *convs, size)) return 1;
+    MeasureSync(*messages, *convs, size);
   }
   for (int members : {2, absl::GetFlag(FLAGS_big_group)}) {
-    if (!MeasureGroupSend(*messages, message_channel.get(), members)) return 1;
+    MeasureGroupSend(*messages, *channels, members);
   }
   return 0;
 }

@@ -1,4 +1,4 @@
-// Extension costs of a running suite (issue 5), over gRPC as a business server calls it:
+// Extension costs of a running suite, over gRPC as a business server calls it:
 //   1. Set throughput: --callers threads call ExtensionService.Set back to back for --seconds,
 //      spread over --channels groups of --messages_per_channel messages each (no one online), and
 //      again all on one message (the hot-row case: every Set of it serializes).
@@ -6,11 +6,12 @@
 //      one message, one after the other; for each, the time from calling Set until the first and
 //      until the last member's EXTENSION_CHANGED with that version arrived.
 //
-//   build/tools/bench/ext_bench --extension 127.0.0.1:7005 --message 127.0.0.1:7003 ...
-// (the defaults are scripts/run.sh's ports; --gateway and --ws name the gateway's).
+//   scripts/run.sh &   # then:
+//   build/tools/bench/ext_bench --members 100 --pushes 200
+// (the addresses come from run.sh's stack file, see bench_support.h; --extension, --message,
+// --gateway and --ws name others.)
 #include <grpcpp/grpcpp.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -24,19 +25,18 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "im/extension/v1/extension.grpc.pb.h"
 #include "im/gateway/v1/gateway.grpc.pb.h"
 #include "im/message/v1/message.grpc.pb.h"
+#include "tools/bench/bench_support.h"
 #include "tools/client/im_client.h"
 
-ABSL_FLAG(std::string, extension, "127.0.0.1:7005", "Extension service gRPC address.");
-ABSL_FLAG(std::string, message, "127.0.0.1:7003", "Message service gRPC address.");
-ABSL_FLAG(std::string, gateway, "127.0.0.1:7002", "Gateway gRPC address (UserService).");
-ABSL_FLAG(std::string, ws, "127.0.0.1:8080", "Gateway WebSocket host:port.");
+ABSL_FLAG(std::string, extension, "", "Extension service gRPC address; default: the stack's.");
+ABSL_FLAG(std::string, message, "", "Message service gRPC address; default: the stack's.");
+ABSL_FLAG(std::string, gateway, "", "Gateway gRPC address (UserService); default: the stack's.");
+ABSL_FLAG(std::string, ws, "", "Gateway WebSocket host:port; default: the stack's.");
 ABSL_FLAG(int, callers, 64, "Concurrent Set callers for the throughput runs.");
 ABSL_FLAG(int, seconds, 10, "Length of each throughput run.");
 ABSL_FLAG(int, channels, 32, "Groups the spread throughput run writes to.");
@@ -49,50 +49,11 @@ namespace {
 namespace common = im::common::v1;
 namespace ext = im::extension::v1;
 namespace msg = im::message::v1;
-using Clock = std::chrono::steady_clock;
-
-[[noreturn]] void Die(const std::string& why) {
-  std::fprintf(stderr, "ext_bench: %s\n", why.c_str());
-  std::exit(1);
-}
-
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-std::string Percentiles(std::vector<double> values) {
-  if (values.empty()) return "no samples";
-  std::sort(values.begin(), values.end());
-  auto at = [&](double q) {
-    return values[std::min(values.size() - 1, size_t(q * values.size()))];
-  };
-  char line[128];
-  std::snprintf(line, sizeof(line), "p50 %.2f ms  p99 %.2f ms  max %.2f ms (n=%zu)", at(0.50),
-                at(0.99), values.back(), values.size());
-  return line;
-}
-
-common::Channel Group(const std::string& id) {
-  common::Channel channel;
-  channel.set_type(common::CHANNEL_TYPE_GROUP);
-  channel.set_id(id);
-  return channel;
-}
-
-template <typename Context>
-void Deadline(Context& context, int seconds = 30) {
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-}
-
-void CreateGroup(msg::ChannelService::Stub& channels, const std::string& id,
-                 const std::vector<std::string>& uids) {
-  msg::CreateGroupRequest request;
-  request.set_group_id(id);
-  for (const std::string& uid : uids) request.add_subscriber_uids(uid);
-  grpc::ClientContext context;
-  Deadline(context);
-  msg::Group group;
-  const grpc::Status status = channels.CreateGroup(&context, request, &group);
-  if (!status.ok()) Die("CreateGroup: " + status.error_message());
-}
+using im::bench::Clock;
+using im::bench::Die;
+using im::bench::Ms;
+using im::bench::Percentiles;
+using im::client::GroupChannel;
 
 // `count` cards in the group; their message ids.
 std::vector<uint64_t> SendCards(msg::MessageService::Stub& messages, const std::string& group,
@@ -100,17 +61,16 @@ std::vector<uint64_t> SendCards(msg::MessageService::Stub& messages, const std::
   msg::SendRequest request;
   for (int i = 0; i < count; ++i) {
     msg::SendItem* item = request.add_items();
-    *item->mutable_channel() = Group(group);
+    *item->mutable_channel() = GroupChannel(group);
     item->set_from_uid("bench-bot");
     item->set_client_msg_no(absl::StrCat(group, "-", i));
     item->set_payload("card");
     item->set_skip_subscriber_check(true);
   }
   grpc::ClientContext context;
-  Deadline(context);
+  im::bench::SetDeadline(context, absl::Seconds(30));
   msg::SendResponse response;
-  const grpc::Status status = messages.Send(&context, request, &response);
-  if (!status.ok()) Die("Send: " + status.error_message());
+  im::bench::Check(messages.Send(&context, request, &response), "Send");
   std::vector<uint64_t> ids;
   for (const msg::SendResult& result : response.results()) {
     if (result.reason() != common::REASON_CODE_SUCCESS) Die("Send: " + result.message());
@@ -122,14 +82,14 @@ std::vector<uint64_t> SendCards(msg::MessageService::Stub& messages, const std::
 grpc::Status Set(ext::ExtensionService::Stub& stub, const std::string& group, uint64_t message_id,
                  const std::string& operator_uid, int n, ext::SetResponse* response) {
   ext::SetRequest request;
-  *request.mutable_channel() = Group(group);
+  *request.mutable_channel() = GroupChannel(group);
   request.set_message_id(message_id);
   request.set_operator_uid(operator_uid);
   request.set_status(n);
   request.set_mode(ext::SET_MODE_MERGE_PATCH);
   request.set_ext(absl::StrCat(R"({"n":)", n, R"(,"by":")", operator_uid, R"("})"));
   grpc::ClientContext context;
-  Deadline(context, 10);
+  im::bench::SetDeadline(context, absl::Seconds(10));
   return stub.Set(&context, request, response);
 }
 
@@ -188,50 +148,30 @@ struct Awaited {
 };
 
 void SetToNotification(const std::shared_ptr<grpc::Channel>& extension_channel,
-                       msg::ChannelService::Stub& channels, msg::MessageService::Stub& messages) {
+                       msg::ChannelService::Stub& channels, msg::MessageService::Stub& messages,
+                       im::gateway::v1::UserService::Stub& users, const std::string& ws) {
   const int members = absl::GetFlag(FLAGS_members);
   const std::string group = absl::StrCat("extbench-push-", absl::ToUnixMillis(absl::Now()));
   std::vector<std::string> uids;
   for (int i = 0; i < members; ++i) uids.push_back(absl::StrCat(group, "-m", i));
-  CreateGroup(channels, group, uids);
+  im::bench::CreateGroup(channels, group, uids);
 
-  auto users = im::gateway::v1::UserService::NewStub(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_gateway), grpc::InsecureChannelCredentials()));
-  const std::vector<std::string> ws = absl::StrSplit(absl::GetFlag(FLAGS_ws), ':');
-  int ws_port = 0;
-  if (ws.size() != 2 || !absl::SimpleAtoi(ws[1], &ws_port)) Die("--ws must be host:port");
   Awaited awaited;
   std::vector<std::unique_ptr<im::client::ImClient>> clients;
   for (const std::string& uid : uids) {
-    im::gateway::v1::SetTokenRequest token;
-    token.set_uid(uid);
-    token.set_device_flag(common::DEVICE_FLAG_APP);
-    token.set_token("bench");
-    grpc::ClientContext context;
-    Deadline(context);
-    im::gateway::v1::SetTokenResponse ignored;
-    if (grpc::Status s = users->SetToken(&context, token, &ignored); !s.ok()) {
-      Die("SetToken: " + s.error_message());
-    }
-    auto client = std::make_unique<im::client::ImClient>();
-    if (absl::Status s = client->Connect(ws[0], ws_port, im::Encoding::kBinary); !s.ok()) {
-      Die(s.ToString());
-    }
-    auto ack = client->Handshake(uid, "bench", "d1", common::DEVICE_FLAG_APP);
-    if (!ack.ok() || ack->reason() != common::REASON_CODE_SUCCESS) Die("CONNECT " + uid);
-    client->SetPushHandler([&awaited](const im::client::Frame& frame) {
-      if (!frame.has_extension_changed()) return;
-      const auto now = Clock::now();
-      std::lock_guard<std::mutex> lock(awaited.mu);
-      for (const ext::ExtensionValue& value : frame.extension_changed().values()) {
-        if (value.message_id() != awaited.message_id) continue;
-        Arrivals& arrivals = awaited.by_version[value.version()];
-        if (arrivals.count++ == 0) arrivals.first = now;
-        arrivals.last = now;
-      }
-      awaited.cv.notify_all();
-    });
-    clients.push_back(std::move(client));
+    clients.push_back(
+        im::bench::ConnectUser(users, ws, uid, [&awaited](const im::client::Frame& frame) {
+          if (!frame.has_extension_changed()) return;
+          const auto now = Clock::now();
+          std::lock_guard<std::mutex> lock(awaited.mu);
+          for (const ext::ExtensionValue& value : frame.extension_changed().values()) {
+            if (value.message_id() != awaited.message_id) continue;
+            Arrivals& arrivals = awaited.by_version[value.version()];
+            if (arrivals.count++ == 0) arrivals.first = now;
+            arrivals.last = now;
+          }
+          awaited.cv.notify_all();
+        }));
   }
   const uint64_t card = SendCards(messages, group, 1)[0];
   {
@@ -244,8 +184,7 @@ void SetToNotification(const std::shared_ptr<grpc::Channel>& extension_channel,
   for (int i = 0; i < absl::GetFlag(FLAGS_pushes); ++i) {
     const auto t0 = Clock::now();
     ext::SetResponse response;
-    const grpc::Status status = Set(*stub, group, card, "bench-op", i, &response);
-    if (!status.ok()) Die("Set: " + status.error_message());
+    im::bench::Check(Set(*stub, group, card, "bench-op", i, &response), "Set");
     set_ms.push_back(Ms(Clock::now() - t0));
     const int64_t version = response.value().version();
     std::unique_lock<std::mutex> lock(awaited.mu);
@@ -270,21 +209,24 @@ void SetToNotification(const std::shared_ptr<grpc::Channel>& extension_channel,
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  auto message_channel =
-      grpc::CreateChannel(absl::GetFlag(FLAGS_message), grpc::InsecureChannelCredentials());
-  auto extension_channel =
-      grpc::CreateChannel(absl::GetFlag(FLAGS_extension), grpc::InsecureChannelCredentials());
+  auto message_channel = grpc::CreateChannel(im::bench::GrpcAddress(FLAGS_message, "message"),
+                                             grpc::InsecureChannelCredentials());
+  auto extension_channel = grpc::CreateChannel(im::bench::GrpcAddress(FLAGS_extension, "extension"),
+                                               grpc::InsecureChannelCredentials());
   auto channels = msg::ChannelService::NewStub(message_channel);
   auto messages = msg::MessageService::NewStub(message_channel);
+  auto users = im::gateway::v1::UserService::NewStub(grpc::CreateChannel(
+      im::bench::GrpcAddress(FLAGS_gateway, "gateway"), grpc::InsecureChannelCredentials()));
 
   // Set -> notification first, while nothing else loads the suite.
-  SetToNotification(extension_channel, *channels, *messages);
+  SetToNotification(extension_channel, *channels, *messages, *users,
+                    im::bench::WsAddress(FLAGS_ws));
 
   const std::string prefix = absl::StrCat("extbench-", absl::ToUnixMillis(absl::Now()));
   std::vector<std::pair<std::string, uint64_t>> spread;
   for (int c = 0; c < absl::GetFlag(FLAGS_channels); ++c) {
     const std::string group = absl::StrCat(prefix, "-g", c);
-    CreateGroup(*channels, group, {"bench-owner"});
+    im::bench::CreateGroup(*channels, group, {"bench-owner"});
     for (uint64_t id : SendCards(*messages, group, absl::GetFlag(FLAGS_messages_per_channel))) {
       spread.emplace_back(group, id);
     }

@@ -1,9 +1,11 @@
 {{/* What every service is in the cluster: a Deployment, its Service (gRPC and metrics), a
      PodDisruptionBudget and, when enabled, a HorizontalPodAutoscaler. Called from the service's
-     folder with (dict "root" $ "component" NAME) and, for the gateway, these optional keys:
-       extraEnv    env entries (YAML list text) after the common ones
-       extraPorts  container ports (YAML list text)
-       extraGrace  seconds its own shutdown step adds before the gRPC drain */}}
+     template (sequence.yaml, ...) with (dict "root" $ "component" NAME) and these optional keys,
+     which the gateway's sets (_gateway.tpl):
+       extraEnv     env entries (YAML list text) after the common ones
+       extraPorts   container ports (YAML list text)
+       extraGrace   seconds its own shutdown step adds before the gRPC drain
+       hpaBehavior  the autoscaler's behavior (YAML map text) */}}
 {{- define "im.workload" -}}
 {{- $root := .root }}
 {{- $values := index $root.Values .component }}
@@ -136,15 +138,8 @@ spec:
         target:
           type: Utilization
           averageUtilization: {{ $values.autoscaling.targetCPUUtilizationPercentage }}
-  {{- if eq .component "gateway" }}
-  # Removing a gateway disconnects its clients (they reconnect elsewhere): scale in slowly.
-  behavior:
-    scaleDown:
-      stabilizationWindowSeconds: 600
-      policies:
-        - type: Pods
-          value: 1
-          periodSeconds: 120
+  {{- with get . "hpaBehavior" }}
+  behavior: {{- . | nindent 4 }}
   {{- end }}
 {{- end }}
 {{- end }}

@@ -1,5 +1,5 @@
-// Checks a load run's deliveries against what the server acked (issue 6): every expected recipient
-// got every acked message of its channels exactly once and in seq order. Pure bookkeeping, no I/O
+// Checks a load run's deliveries against what the server acked: every expected recipient got
+// every acked message of its channels exactly once and in seq order. Pure bookkeeping, no I/O
 // and no locks: the load generator logs what each recipient saw and replays it here at the end.
 //
 //   DeliveryVerifier v;

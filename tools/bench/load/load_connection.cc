@@ -17,11 +17,12 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
-std::shared_ptr<LoadConnection> LoadConnection::Create(net::io_context& io) {
-  return std::shared_ptr<LoadConnection>(new LoadConnection(io));
+std::shared_ptr<LoadConnection> LoadConnection::Create(net::io_context& io, Encoding encoding) {
+  return std::shared_ptr<LoadConnection>(new LoadConnection(io, encoding));
 }
 
-LoadConnection::LoadConnection(net::io_context& io) : ws_(IoSocket(io)) {}
+LoadConnection::LoadConnection(net::io_context& io, Encoding encoding)
+    : encoding_(encoding), ws_(IoSocket(io)) {}
 
 void LoadConnection::Open(const tcp::endpoint& server, const net::ip::address& source,
                           OpenHandler on_open, FrameHandler on_frame, CloseHandler on_close) {
@@ -55,7 +56,7 @@ void LoadConnection::Open(const tcp::endpoint& server, const net::ip::address& s
         // 40 ms delayed ACK), as a real app's socket would not.
         beast::error_code ignored;
         beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true), ignored);
-        self->ws_.binary(true);
+        self->ws_.binary(self->encoding_ == Encoding::kBinary);
         self->ws_.async_handshake(self->host_, "/", [self, on_open](beast::error_code ec) {
           beast::get_lowest_layer(self->ws_).expires_never();
           if (ec) {
@@ -81,7 +82,7 @@ void LoadConnection::Read() {
     }
     const auto data = self->buffer_.cdata();
     absl::StatusOr<im::client::v1::Frame> frame = DecodeFrame(
-        std::string_view(static_cast<const char*>(data.data()), data.size()), Encoding::kBinary,
+        std::string_view(static_cast<const char*>(data.data()), data.size()), self->encoding_,
         std::numeric_limits<size_t>::max(), UnknownJsonFields::kIgnore);
     self->buffer_.consume(self->buffer_.size());
     if (frame.ok() && self->on_frame_) self->on_frame_(*frame);
@@ -91,7 +92,7 @@ void LoadConnection::Read() {
 
 void LoadConnection::Write(const im::client::v1::Frame& frame) {
   if (!open_) return;
-  writes_.push_back(EncodeFrame(frame, Encoding::kBinary));
+  writes_.push_back(EncodeFrame(frame, encoding_));
   if (writes_.size() == 1) WriteNext();
 }
 

@@ -215,7 +215,7 @@ int64_t LoadEngine::Connect(const std::vector<uint32_t>& users, int concurrency,
 }
 
 void LoadEngine::ConnectUser(User& user, std::function<void(bool)> done) {
-  user.conn = LoadConnection::Create(IoOf(user));
+  user.conn = LoadConnection::Create(IoOf(user), options_.encoding);
   user.on_connected = std::move(done);
   const auto source = net::ip::make_address_v4(
       static_cast<uint32_t>((127u << 24) + 1 + user.index % std::max(1, options_.source_addrs)));

@@ -41,6 +41,8 @@ struct EngineOptions {
   std::string token = "bench";
   std::string device_id = "load";
   int payload_bytes = 64;
+  // Binary protobuf frames, or the protocol's JSON text frames.
+  Encoding encoding = Encoding::kBinary;
   bool recvack = true;
   // SENDs in flight per sending channel; in rate mode, sends beyond it wait.
   int window = 64;

@@ -1,7 +1,8 @@
-// im_load: the load generator (issue 6). Runs one scenario against a running suite and writes its
-// result as JSON and Markdown, or (--report_from) combines scenario results and storage ceilings
-// into the benchmark report. tools/bench/README.md lists the scenarios and flags;
-// scripts/bench.sh runs the standard set.
+// im_load: the load generator. Runs one scenario against a running suite and writes its result as
+// JSON and Markdown, or (--report_from) combines scenario results and storage ceilings into the
+// benchmark report. The suite's addresses and processes come from its stack file (--stack_dir),
+// an address flag given on the command line winning. tools/bench/README.md lists the scenarios and
+// flags; scripts/bench.sh runs the standard set.
 //
 //   build/tools/bench/im_load --scenario chat --pairs 50 --seconds 10 --out_json chat.json
 //   build/tools/bench/im_load --report_from chat.json,group.json --out_md report.md
@@ -19,12 +20,16 @@
 #include "absl/strings/str_split.h"
 #include "tools/bench/load/report.h"
 #include "tools/bench/load/scenarios.h"
+#include "tools/bench/stack_env.h"
 
 ABSL_FLAG(std::string, scenario, "chat", "chat, group, idle or reconnect.");
 ABSL_FLAG(std::string, name, "", "Name of the result (default: the scenario).");
-ABSL_FLAG(std::string, ws, "127.0.0.1:8080", "Gateway WebSocket host:port.");
-ABSL_FLAG(std::string, grpc_gateway, "127.0.0.1:7002", "Gateway gRPC (UserService.SetToken).");
-ABSL_FLAG(std::string, grpc_message, "127.0.0.1:7003", "Message service gRPC (ChannelService).");
+ABSL_FLAG(std::string, ws, "", "Gateway WebSocket host:port; default: the stack's.");
+ABSL_FLAG(std::string, grpc_gateway, "",
+          "Gateway gRPC, for UserService.SetToken; default: the stack's.");
+ABSL_FLAG(std::string, grpc_message, "",
+          "Message service gRPC, for ChannelService; default: the stack's.");
+ABSL_FLAG(bool, json, false, "JSON text frames instead of binary protobuf.");
 ABSL_FLAG(int, io_threads, 2, "Client I/O threads shared by all connections.");
 ABSL_FLAG(int, source_addrs, 1,
           "Connect from 127.0.0.1..127.0.0.N (more ephemeral ports; idle raises it as needed).");
@@ -48,10 +53,11 @@ ABSL_FLAG(int, storms, 2, "reconnect: storms during the run.");
 ABSL_FLAG(std::string, reconnect_workload, "chat", "reconnect: chat or group traffic.");
 ABSL_FLAG(int, connect_concurrency, 256, "CONNECT handshakes in flight.");
 ABSL_FLAG(double, connect_timeout, 180, "Most seconds for connecting everyone.");
-ABSL_FLAG(std::string, stack_dir, ".local/run",
-          "scripts/run.sh's state folder: where the Postgres and Redis pids are.");
+ABSL_FLAG(std::string, stack_dir, "",
+          "Folder of the stack file (stack.env) naming the suite's addresses and processes; "
+          "default: .local/run (scripts/run.sh's), else run.sh's usual addresses.");
 ABSL_FLAG(std::string, procs, "",
-          "Processes to watch as name=pid[+],... ('+' adds children); default: run.sh's stack.");
+          "Processes to watch as name=pid[+],... ('+' adds children); default: the stack file's.");
 ABSL_FLAG(std::string, run_id, "", "Prefix of uids and group ids (default: time + name).");
 ABSL_FLAG(bool, progress, true, "Print a live progress line on stderr.");
 ABSL_FLAG(std::string, out_json, "", "Write the result JSON here.");
@@ -128,18 +134,29 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   if (!absl::GetFlag(FLAGS_report_from).empty()) return Report();
 
+  absl::StatusOr<im::bench::StackEnv> stack =
+      im::bench::ReadStackDir(absl::GetFlag(FLAGS_stack_dir));
+  if (!stack.ok()) {
+    std::fprintf(stderr, "im_load: %s\n", stack.status().ToString().c_str());
+    return 2;
+  }
   im::load::ScenarioConfig config;
   config.scenario = absl::GetFlag(FLAGS_scenario);
   config.name = absl::GetFlag(FLAGS_name);
   config.run_id = absl::GetFlag(FLAGS_run_id);
-  config.gateway_grpc = absl::GetFlag(FLAGS_grpc_gateway);
-  config.message_grpc = absl::GetFlag(FLAGS_grpc_message);
-  std::vector<std::string> ws = absl::StrSplit(absl::GetFlag(FLAGS_ws), ':');
+  config.gateway_grpc =
+      im::bench::FlagOrStack(absl::GetFlag(FLAGS_grpc_gateway), stack->GrpcAddress("gateway"));
+  config.message_grpc =
+      im::bench::FlagOrStack(absl::GetFlag(FLAGS_grpc_message), stack->GrpcAddress("message"));
+  const std::string ws_address =
+      im::bench::FlagOrStack(absl::GetFlag(FLAGS_ws), stack->WsAddress());
+  std::vector<std::string> ws = absl::StrSplit(ws_address, ':');
   if (ws.size() != 2 || !absl::SimpleAtoi(ws[1], &config.engine.ws_port)) {
-    std::fprintf(stderr, "im_load: --ws must be host:port\n");
+    std::fprintf(stderr, "im_load: --ws must be host:port, not '%s'\n", ws_address.c_str());
     return 2;
   }
   config.engine.ws_host = ws[0];
+  config.engine.encoding = absl::GetFlag(FLAGS_json) ? im::Encoding::kJson : im::Encoding::kBinary;
   config.engine.io_threads = absl::GetFlag(FLAGS_io_threads);
   config.engine.source_addrs = absl::GetFlag(FLAGS_source_addrs);
   config.engine.window = std::max(1, absl::GetFlag(FLAGS_window));
@@ -162,8 +179,8 @@ int main(int argc, char** argv) {
   config.reconnect_workload = absl::GetFlag(FLAGS_reconnect_workload);
   config.connect_concurrency = std::max(1, absl::GetFlag(FLAGS_connect_concurrency));
   config.connect_timeout_seconds = absl::GetFlag(FLAGS_connect_timeout);
-  config.stack_dir = absl::GetFlag(FLAGS_stack_dir);
   config.procs = absl::GetFlag(FLAGS_procs);
+  config.stack = *std::move(stack);
   config.progress = absl::GetFlag(FLAGS_progress);
   if (config.seconds <= 0 || config.pairs < 1 || config.groups < 1 || config.group_size < 2 ||
       config.connections < 1 || config.online_share <= 0 || config.online_share > 1) {

@@ -58,26 +58,6 @@ std::vector<int> AllPids() {
   return pids;
 }
 
-int FirstLineInt(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  int value = 0;
-  if (std::getline(in, line) && absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &value)) {
-    return value;
-  }
-  return 0;
-}
-
-std::string ExePath(int pid) {
-  char buffer[4096];
-  const ssize_t n = readlink(absl::StrCat("/proc/", pid, "/exe").c_str(), buffer, sizeof(buffer));
-  std::string path = n > 0 ? std::string(buffer, n) : "";
-  // A rebuild while the stack runs replaces the binary; the running process keeps the old one.
-  absl::string_view view = path;
-  if (absl::ConsumeSuffix(&view, " (deleted)")) path = std::string(view);
-  return path;
-}
-
 }  // namespace
 
 absl::StatusOr<int64_t> ResidentBytes(int pid) {
@@ -155,33 +135,14 @@ ProcSample SampleProcesses(const std::vector<WatchedProcess>& procs) {
   return sample;
 }
 
-std::vector<WatchedProcess> FindStackProcesses(const std::string& state_dir,
-                                               const std::vector<std::string>& services) {
+std::vector<WatchedProcess> StackProcesses(const bench::StackEnv& stack,
+                                           const std::vector<std::string>& services) {
   std::vector<WatchedProcess> found;
-  // run.sh's services are its children; other stacks (tests of other sessions) run the same
-  // binaries, so the parent is what tells them apart.
-  std::set<int> run_scripts;
-  const std::vector<int> pids = AllPids();
-  for (int pid : pids) {
-    const std::string cmdline = ReadFile(absl::StrCat("/proc/", pid, "/cmdline"));
-    if (absl::StrContains(cmdline, "scripts/run.sh")) run_scripts.insert(pid);
-  }
   for (const std::string& service : services) {
-    for (int pid : pids) {
-      Stat stat;
-      if (!ReadStat(pid, &stat) || run_scripts.count(stat.ppid) == 0) continue;
-      if (absl::EndsWith(ExePath(pid), absl::StrCat("/services/", service, "/", service))) {
-        found.push_back({service, pid, false});
-        break;
-      }
-    }
+    if (const int pid = stack.Pid(service); pid > 0) found.push_back({service, pid, false});
   }
-  if (int pid = FirstLineInt(absl::StrCat(state_dir, "/pg/data/postmaster.pid")); pid > 0) {
-    found.push_back({"postgres", pid, true});
-  }
-  if (int pid = FirstLineInt(absl::StrCat(state_dir, "/redis/redis.pid")); pid > 0) {
-    found.push_back({"redis", pid, false});
-  }
+  if (const int pid = stack.Pid("postgres"); pid > 0) found.push_back({"postgres", pid, true});
+  if (const int pid = stack.Pid("redis"); pid > 0) found.push_back({"redis", pid, false});
   return found;
 }
 

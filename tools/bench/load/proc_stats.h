@@ -2,7 +2,7 @@
 // /proc/PID/stat) between two samples, and resident memory (VmRSS from /proc/PID/status). A
 // watched process may be a tree (Postgres: the postmaster and its backends), summed.
 //
-//   std::vector<WatchedProcess> procs = FindStackProcesses(".local/run");
+//   std::vector<WatchedProcess> procs = StackProcesses(stack, {"gateway", "message"});
 //   ProcSample before = SampleProcesses(procs);  ...  ProcSample after = SampleProcesses(procs);
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tools/bench/stack_env.h"
 
 namespace im::load {
 
@@ -42,13 +43,12 @@ absl::StatusOr<int64_t> ProportionalBytes(int pid);
 // The soft RLIMIT_NOFILE of `pid` (its "Max open files"); NOT_FOUND when it is gone.
 absl::StatusOr<int64_t> OpenFileLimit(int pid);
 
-// The processes of a local stack started by scripts/run.sh in `state_dir` (.local/run): the five
-// services (children of the run.sh whose build they run), Postgres (its postmaster.pid, with the
-// backends) and Redis (redis.pid). Missing ones are left out; `services` names which to look for.
-std::vector<WatchedProcess> FindStackProcesses(const std::string& state_dir,
-                                               const std::vector<std::string>& services);
+// The processes the stack file names: the `services` it has pids for, Postgres (the postmaster,
+// with its backends) and Redis. Missing ones are left out.
+std::vector<WatchedProcess> StackProcesses(const bench::StackEnv& stack,
+                                           const std::vector<std::string>& services);
 
-// Parses "name=pid[+],..." ("+" = with children), for stacks not started by run.sh.
+// Parses "name=pid[+],..." ("+" = with children), for stacks without a stack file.
 absl::StatusOr<std::vector<WatchedProcess>> ParseProcessList(const std::string& list);
 
 }  // namespace im::load

@@ -1,5 +1,5 @@
 // The benchmark report (scripts/bench.sh): the scenarios' results beside the storage ceilings
-// measured on the same machine, and each target of issue 6 marked met or missed.
+// measured on the same machine, and each of the suite's load targets marked met or missed.
 #pragma once
 
 #include <string>

@@ -93,7 +93,7 @@ absl::StatusOr<std::vector<WatchedProcess>> WatchedProcesses(const ScenarioConfi
     if (!parsed.ok()) return parsed.status();
     procs = *parsed;
   } else {
-    procs = FindStackProcesses(config.stack_dir, kServices);
+    procs = StackProcesses(config.stack, kServices);
   }
   procs.push_back({"im_load", static_cast<int>(getpid()), false});
   return procs;
@@ -459,6 +459,7 @@ absl::StatusOr<json> RunScenario(const ScenarioConfig& input) {
                       {"rate", config.rate},
                       {"window", config.engine.window},
                       {"payload_bytes", config.engine.payload_bytes},
+                      {"frames", config.engine.encoding == Encoding::kJson ? "json" : "binary"},
                       {"recvack", config.engine.recvack},
                       {"io_threads", config.engine.io_threads},
                       {"max_messages", config.max_messages},

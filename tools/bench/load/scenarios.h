@@ -1,4 +1,4 @@
-// The load generator's scenarios (issue 6), each one bounded run against a running suite:
+// The load generator's scenarios, each one bounded run against a running suite:
 //   chat       pairs of users exchanging 1:1 messages, at --rate or as fast as the window allows
 //   group      groups of --group_size (made with ChannelService), --online_share of members
 //              connected, --senders_per_group of them sending
@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 #include "tools/bench/load/load_engine.h"
+#include "tools/bench/stack_env.h"
 
 namespace im::load {
 
@@ -48,9 +49,9 @@ struct ScenarioConfig {
 
   int connect_concurrency = 256;
   double connect_timeout_seconds = 180;
-  // Where to find the processes to watch: run.sh's state folder, or an explicit name=pid list.
-  std::string stack_dir = ".local/run";
+  // The processes to watch: an explicit name=pid list, else the ones the stack file names.
   std::string procs;
+  bench::StackEnv stack;
   bool progress = true;
 };
 

@@ -1,4 +1,6 @@
-{{/* Gateway-only env and ports, handed to "im.workload" by gateway.yaml. */}}
+{{/* What the gateway's workload has beyond every service's, handed to "im.workload" by
+     gateway.yaml; its WebSocket Service and Ingress are gateway-ws-service.yaml and
+     gateway-ingress.yaml. */}}
 {{- define "im.gateway.env" -}}
 - name: POD_IP
   valueFrom:
@@ -23,4 +25,14 @@
 {{- define "im.gateway.ports" -}}
 - name: ws
   containerPort: {{ .Values.gateway.wsPort }}
+{{- end }}
+
+{{/* Removing a gateway disconnects its clients (they reconnect elsewhere): scale in slowly. */}}
+{{- define "im.gateway.hpaBehavior" -}}
+scaleDown:
+  stabilizationWindowSeconds: 600
+  policies:
+    - type: Pods
+      value: 1
+      periodSeconds: 120
 {{- end }}
