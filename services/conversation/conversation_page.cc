@@ -50,9 +50,9 @@ SyncCursor SnapshotCursor(const PageRequest& request) {
 }
 
 im::common::v1::ChannelType TypeOf(const std::string& channel_key) {
-  std::string group_id;
-  return ParseGroupKey(channel_key, &group_id) ? im::common::v1::CHANNEL_TYPE_GROUP
-                                               : im::common::v1::CHANNEL_TYPE_PERSON;
+  absl::StatusOr<ChannelKey> key = ChannelKey::Parse(channel_key);
+  return key.ok() && key->is_group() ? im::common::v1::CHANNEL_TYPE_GROUP
+                                     : im::common::v1::CHANNEL_TYPE_PERSON;
 }
 
 }  // namespace

@@ -16,6 +16,13 @@ using im::common::v1::Channel;
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
+// The channel of a key this service stored, as `uid` sees it; INTERNAL for a key that is not one.
+absl::StatusOr<Channel> StoredChannel(const std::string& channel_key, const std::string& uid) {
+  absl::StatusOr<ChannelKey> key = ChannelKey::Parse(channel_key);
+  if (!key.ok()) return absl::InternalError(key.status().message());
+  return key->AsSeenBy(uid);
+}
+
 HeadCounters CountersOf(const im::message::v1::ChannelHead& head) {
   return {head.last_seq(), head.last_message_ms(), head.red_dots(), head.own_red_dots(),
           head.activity_ms()};
@@ -76,7 +83,11 @@ absl::StatusOr<std::vector<im::message::v1::ChannelHead>> Conversations::FetchHe
 absl::StatusOr<std::vector<HeadCounters>> Conversations::LoadHeads(
     const std::string& uid, const std::vector<std::string>& keys, int64_t* as_of_ms) {
   HeadsQuery query;
-  for (const std::string& key : keys) query.channels.push_back(ChannelOfKey(key, uid));
+  for (const std::string& key : keys) {
+    absl::StatusOr<Channel> channel = StoredChannel(key, uid);
+    if (!channel.ok()) return channel.status();
+    query.channels.push_back(*std::move(channel));
+  }
   auto heads = FetchHeads(uid, query, as_of_ms);
   if (!heads.ok()) return heads.status();
   std::vector<HeadCounters> counters;
@@ -113,7 +124,9 @@ absl::Status Conversations::Sync(const v1::SyncRequest& request, v1::SyncRespons
   query.with_messages = one_call;
   query.msg_count = msg_count;
   for (const ConversationRow& row : user->rows) {
-    query.channels.push_back(ChannelOfKey(row.channel_key, request.uid()));
+    absl::StatusOr<Channel> channel = StoredChannel(row.channel_key, request.uid());
+    if (!channel.ok()) return channel.status();
+    query.channels.push_back(*std::move(channel));
     if (one_call) query.hidden_to_seqs.push_back(row.deleted_to_seq);
   }
   int64_t as_of_ms = 0;
@@ -195,9 +208,9 @@ absl::Status Conversations::GetChannelSeqs(const v1::GetChannelSeqsRequest& requ
   } else {
     std::vector<std::string> keys;
     for (const Channel& channel : request.channels()) {
-      auto key = ChannelKeyFor(request.uid(), channel);
+      auto key = ChannelKey::For(request.uid(), channel);
       if (!key.ok()) return key.status();
-      keys.push_back(*std::move(key));
+      keys.push_back(key->str());
     }
     auto found = store_->Get(request.uid(), keys);
     if (!found.ok()) return found.status();
@@ -222,7 +235,9 @@ absl::Status Conversations::GetChannelSeqs(const v1::GetChannelSeqsRequest& requ
     const HeadCounters& head = (*heads)[i];
     if (everything && (!IsListed(rows[i].channel_key, head) || IsHidden(rows[i], head))) continue;
     v1::ChannelSeq* seq = response->add_seqs();
-    *seq->mutable_channel() = ChannelOfKey(rows[i].channel_key, request.uid());
+    absl::StatusOr<Channel> channel = StoredChannel(rows[i].channel_key, request.uid());
+    if (!channel.ok()) return channel.status();
+    *seq->mutable_channel() = *std::move(channel);
     seq->set_max_seq(head.last_seq);
     seq->set_read_seq(rows[i].read.read_seq);
     seq->set_last_message_time(head.last_message_ms);
@@ -234,14 +249,13 @@ absl::Status Conversations::GetChannelSeqs(const v1::GetChannelSeqsRequest& requ
 absl::StatusOr<Conversations::Target> Conversations::LoadTarget(const std::string& uid,
                                                                 const Channel& channel) {
   if (absl::Status s = ValidateUid(uid); !s.ok()) return s;
-  auto key = ChannelKeyFor(uid, channel);
+  auto key = ChannelKey::For(uid, channel);
   if (!key.ok()) return key.status();
   HeadsQuery query;
   query.channels.push_back(channel);
   auto heads = messages_->GetHeads(uid, query);
   if (!heads.ok()) return heads.status();
-  const Channel seen = ChannelOfKey(*key, uid);
-  return Target{uid, *std::move(key), seen, CountersOf(heads->heads(0))};
+  return Target{uid, key->str(), key->AsSeenBy(uid), CountersOf(heads->heads(0))};
 }
 
 absl::StatusOr<v1::ConversationState> Conversations::Change(const Target& target,
@@ -345,13 +359,13 @@ absl::StatusOr<v1::EnsureResponse> Conversations::Ensure(const v1::EnsureRequest
   rows.reserve(request.items_size());
   for (const v1::EnsureItem& item : request.items()) {
     if (absl::Status s = ValidateUid(item.uid()); !s.ok()) return s;
-    auto key = ChannelKeyFor(item.uid(), item.channel());
+    auto key = ChannelKey::For(item.uid(), item.channel());
     if (!key.ok()) return key.status();
     if (item.read_seq() < 0 || item.red_dots() < 0 || item.own_red_dots() < 0) {
       return absl::InvalidArgumentError("read position counters must not be negative");
     }
-    rows.push_back({item.uid(), *std::move(key),
-                    ReadMark{item.read_seq(), item.red_dots(), item.own_red_dots()}});
+    rows.push_back(
+        {item.uid(), key->str(), ReadMark{item.read_seq(), item.red_dots(), item.own_red_dots()}});
   }
   auto created = store_->Ensure(rows, NowMs());
   if (!created.ok()) return created.status();
@@ -369,10 +383,10 @@ absl::Status Conversations::AdvanceReads(const v1::AdvanceReadsRequest& request)
   rows.reserve(request.items_size());
   for (const v1::ReadAdvance& item : request.items()) {
     if (absl::Status s = ValidateUid(item.uid()); !s.ok()) return s;
-    auto key = ChannelKeyFor(item.uid(), item.channel());
+    auto key = ChannelKey::For(item.uid(), item.channel());
     if (!key.ok()) return key.status();
-    rows.push_back({item.uid(), *std::move(key),
-                    ReadMark{item.read_seq(), item.red_dots(), item.own_red_dots()}});
+    rows.push_back(
+        {item.uid(), key->str(), ReadMark{item.read_seq(), item.red_dots(), item.own_red_dots()}});
   }
   return store_->AdvanceReads(rows, NowMs());
 }

@@ -104,9 +104,9 @@ absl::StatusOr<PendingSet> Extensions::Prepare(const v1::SetRequest& request,
     return absl::InvalidArgumentError(
         "operator_uid is required for person channels and client requests");
   }
-  absl::StatusOr<std::string> key = ChannelKeyFor(operator_uid, request.channel());
+  absl::StatusOr<ChannelKey> key = ChannelKey::For(operator_uid, request.channel());
   if (!key.ok()) return key.status();
-  pending.channel_key = *std::move(key);
+  pending.channel_key = key->str();
   pending.channel_type = request.channel().type();
   if (!v1::SetMode_IsValid(request.mode())) {
     return absl::InvalidArgumentError(absl::StrCat("unknown mode ", request.mode()));
@@ -159,10 +159,9 @@ void Extensions::CheckMembership(Batch& batch) {
   absl::flat_hash_map<std::string, std::vector<size_t>> by_group;
   for (size_t i = 0; i < batch.items.size(); ++i) {
     const PendingSet& item = *batch.items[i];
-    std::string group_id;
-    if (item.from_client && ParseGroupKey(item.channel_key, &group_id)) {
-      by_group[group_id].push_back(i);
-    }
+    if (!item.from_client) continue;
+    absl::StatusOr<ChannelKey> key = ChannelKey::Parse(item.channel_key);
+    if (key.ok() && key->is_group()) by_group[std::string(key->group_id())].push_back(i);
   }
   for (const auto& [group_id, indexes] : by_group) {
     std::vector<std::string> uids;
@@ -211,12 +210,16 @@ void Extensions::ReadCurrent(Batch& batch) {
   }
   absl::flat_hash_map<std::string, absl::Status> channel_errors;
   for (const auto& [key, slots] : unknown) {
-    std::string low, high;
-    const std::string reader = ParsePersonKey(key, &low, &high) ? low : std::string();
+    absl::StatusOr<ChannelKey> parsed = ChannelKey::Parse(key);
+    if (!parsed.ok()) {
+      channel_errors[key] = parsed.status();
+      continue;
+    }
+    const std::string reader(parsed->low_uid());
     std::vector<uint64_t> ids;
     for (int s : slots) ids.push_back(batch.slots[s].ref.message_id);
     absl::StatusOr<absl::flat_hash_map<uint64_t, int64_t>> seqs =
-        messages_->MessageSeqs(reader, ChannelOfKey(key, reader), ids);
+        messages_->MessageSeqs(reader, parsed->AsSeenBy(reader), ids);
     if (!seqs.ok()) {
       channel_errors[key] = seqs.status();
       continue;
@@ -386,29 +389,33 @@ void Extensions::Finish(Batch& batch, SetBatchResult& result) {
     if (inserted) order.push_back(batch.items[i]->channel_key);
     it->second.push_back(i);
   }
-  const auto add_item = [&](const std::string& key, const std::vector<size_t>& indexes,
+  const auto add_item = [&](const ChannelKey& key, const std::vector<size_t>& indexes,
                             const std::string& viewer, bool to_viewer) {
     if (result.notifications.empty() ||
         static_cast<size_t>(result.notifications.back().items_size()) >= kNotifyItems) {
       result.notifications.emplace_back();
     }
     im::message::v1::NotifyItem* item = result.notifications.back().add_items();
-    *item->mutable_channel() = ChannelOfKey(key, viewer);
+    *item->mutable_channel() = key.AsSeenBy(viewer);
     if (to_viewer) item->add_uids(viewer);
     v1::ExtensionChanged* changed = item->mutable_extension_changed();
     *changed->mutable_channel() = item->channel();
     for (size_t i : indexes) {
-      *changed->add_values() = ToValue(batch.results[i].state, key, batch.items[i]->message_id,
-                                       batch.slots[batch.slot_of[i]].message_seq, viewer);
+      *changed->add_values() =
+          ToValue(batch.results[i].state, key.str(), batch.items[i]->message_id,
+                  batch.slots[batch.slot_of[i]].message_seq, viewer);
     }
   };
-  for (const std::string& key : order) {
-    std::string low, high;
-    if (ParsePersonKey(key, &low, &high)) {
-      add_item(key, by_channel[key], low, true);
-      add_item(key, by_channel[key], high, true);
+  for (const std::string& stored : order) {
+    // Every key here was made by ChannelKey::For in Prepare.
+    absl::StatusOr<ChannelKey> key = ChannelKey::Parse(stored);
+    if (!key.ok()) continue;
+    const std::vector<size_t>& indexes = by_channel[stored];
+    if (key->is_person()) {
+      add_item(*key, indexes, std::string(key->low_uid()), true);
+      add_item(*key, indexes, std::string(key->high_uid()), true);
     } else {
-      add_item(key, by_channel[key], "", false);
+      add_item(*key, indexes, "", false);
     }
   }
 }
@@ -418,17 +425,20 @@ absl::StatusOr<std::string> Extensions::ReaderKey(const std::string& uid, const 
     if (channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) {
       return absl::InvalidArgumentError("uid is required to read a person channel");
     }
-    return GroupChannelKey(channel.id());
+    absl::StatusOr<ChannelKey> key = ChannelKey::Group(channel.id());
+    if (!key.ok()) return key.status();
+    return key->str();
   }
-  absl::StatusOr<std::string> key = ChannelKeyFor(uid, channel);
-  if (!key.ok() || channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) return key;
+  absl::StatusOr<ChannelKey> key = ChannelKey::For(uid, channel);
+  if (!key.ok()) return key.status();
+  if (channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) return key->str();
   absl::StatusOr<std::vector<bool>> member = messages_->CheckSubscribers(channel.id(), {uid});
   if (!member.ok()) return member.status();
   if (!(*member)[0]) {
     return absl::PermissionDeniedError(
         absl::StrCat(uid, " is not a subscriber of group ", channel.id()));
   }
-  return key;
+  return key->str();
 }
 
 absl::StatusOr<v1::GetResponse> Extensions::Get(const v1::GetRequest& request) {

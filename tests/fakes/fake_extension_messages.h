@@ -47,12 +47,12 @@ class FakeExtensionMessages final : public im::extension::MessageClient {
     std::lock_guard<std::mutex> lock(mu_);
     ++lookups_;
     if (fail_) return absl::UnavailableError("fake message service down");
-    absl::StatusOr<std::string> key = ChannelKeyFor(uid, channel);
+    absl::StatusOr<ChannelKey> key = ChannelKey::For(uid, channel);
     if (!key.ok()) return key.status();
     absl::flat_hash_map<uint64_t, int64_t> out;
     for (uint64_t id : message_ids) {
-      auto it = messages_[*key].find(id);
-      if (it != messages_[*key].end()) out[id] = it->second;
+      auto it = messages_[key->str()].find(id);
+      if (it != messages_[key->str()].end()) out[id] = it->second;
     }
     return out;
   }

@@ -60,11 +60,11 @@ class FakeMessages : public MessageClient {
     im::message::v1::GetChannelHeadsResponse response;
     response.set_as_of_ms(absl::ToUnixMillis(absl::Now()));
     for (size_t i = 0; i < query.channels.size(); ++i) {
-      auto key = ChannelKeyFor(uid, query.channels[i]);
+      auto key = ChannelKey::For(uid, query.channels[i]);
       if (!key.ok()) return key.status();
       auto* head = response.add_heads();
       *head->mutable_channel() = query.channels[i];
-      const auto& msgs = channels_[*key];
+      const auto& msgs = channels_[key->str()];
       for (const Msg& m : msgs) {
         if (m.red_dot) head->set_red_dots(head->red_dots() + 1);
         if (m.red_dot && m.from == uid) head->set_own_red_dots(head->own_red_dots() + 1);
@@ -72,7 +72,7 @@ class FakeMessages : public MessageClient {
       if (msgs.empty()) continue;
       head->set_last_seq(msgs.back().seq);
       head->set_last_message_ms(msgs.back().seq);
-      head->set_activity_ms(activity_[*key]);
+      head->set_activity_ms(activity_[key->str()]);
       const int64_t hidden = i < query.hidden_to_seqs.size() ? query.hidden_to_seqs[i] : 0;
       if (query.with_messages && msgs.back().seq > hidden) {
         head->mutable_last_message()->set_message_seq(msgs.back().seq);
@@ -88,9 +88,9 @@ class FakeMessages : public MessageClient {
   absl::StatusOr<im::message::v1::ReadPosition> GetReadPosition(
       const im::message::v1::GetReadPositionRequest& request) override {
     std::lock_guard lock(mu_);
-    auto key = ChannelKeyFor(request.uid(), request.channel());
+    auto key = ChannelKey::For(request.uid(), request.channel());
     if (!key.ok()) return key.status();
-    const auto& msgs = channels_[*key];
+    const auto& msgs = channels_[key->str()];
     int64_t seq = msgs.empty() ? 0 : msgs.back().seq;
     if (request.has_read_seq() && request.read_seq() > 0) {
       seq = std::min(seq, request.read_seq());
@@ -252,7 +252,7 @@ TEST_F(ConversationServiceTest, SetUnreadMovesTheReadPositionBackSkippingOwnMess
 TEST_F(ConversationServiceTest, IncrementalSyncDeleteAndReturn) {
   Ensure(alice_, Person(bob_));
   Ensure(bob_, Person(alice_));
-  const std::string person = *ChannelKeyFor(alice_, Person(bob_));
+  const std::string person = ChannelKey::For(alice_, Person(bob_))->str();
   EXPECT_EQ(Sync(alice_).conversations_size(), 0) << "a chat without messages is not listed";
   messages_.Send(person, bob_);
   messages_.Send(person, bob_);

@@ -268,7 +268,7 @@ TEST_F(ExtensionServiceTest, UnknownMessagesAndBadInput) {
 
 TEST_F(ExtensionServiceTest, PersonChatsNotifyEachPartyAsTheySeeIt) {
   const std::string a = testing::UniqueName("pa"), b = testing::UniqueName("pb");
-  const std::string key = *ChannelKeyFor(a, Person(b));
+  const std::string key = ChannelKey::For(a, Person(b))->str();
   messages_.AddMessage(key, 20, 4);
   v1::SetRequest request;
   *request.mutable_channel() = Person(b);

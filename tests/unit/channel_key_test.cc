@@ -21,42 +21,74 @@ Channel Group(const std::string& id) {
   return channel;
 }
 
+std::string KeyOf(std::string_view viewer, const Channel& channel) {
+  absl::StatusOr<ChannelKey> key = ChannelKey::For(viewer, channel);
+  return key.ok() ? key->str() : std::string(key.status().message());
+}
+
+absl::StatusCode CodeOf(std::string_view viewer, const Channel& channel) {
+  return ChannelKey::For(viewer, channel).status().code();
+}
+
 TEST(ChannelKeyTest, PersonKeyIsTheSameFromBothSides) {
-  EXPECT_EQ(*ChannelKeyFor("bob", Person("alice")), "p:alice:bob");
-  EXPECT_EQ(*ChannelKeyFor("alice", Person("bob")), "p:alice:bob");
+  EXPECT_EQ(KeyOf("bob", Person("alice")), "p:alice:bob");
+  EXPECT_EQ(KeyOf("alice", Person("bob")), "p:alice:bob");
 }
 
 TEST(ChannelKeyTest, GroupKeyIgnoresTheViewer) {
-  EXPECT_EQ(*ChannelKeyFor("alice", Group("team-1")), "g:team-1");
-  EXPECT_EQ(*GroupChannelKey("team-1"), "g:team-1");
+  EXPECT_EQ(KeyOf("alice", Group("team-1")), "g:team-1");
+  EXPECT_EQ(ChannelKey::Group("team-1")->str(), "g:team-1");
 }
 
 TEST(ChannelKeyTest, RejectsBadIdsAndTypes) {
-  EXPECT_EQ(ChannelKeyFor("alice", Person("alice")).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ChannelKeyFor("alice", Person("")).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ChannelKeyFor("al:ice", Person("bob")).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ChannelKeyFor("alice", Group(std::string(kMaxIdBytes + 1, 'g'))).status().code(),
+  EXPECT_EQ(CodeOf("alice", Person("alice")), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf("alice", Person("")), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf("al:ice", Person("bob")), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf("alice", Group(std::string(kMaxIdBytes + 1, 'g'))),
             absl::StatusCode::kInvalidArgument);
   Channel untyped;
   untyped.set_id("x");
-  EXPECT_EQ(ChannelKeyFor("alice", untyped).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf("alice", untyped), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(ValidateId("user.1@example-mail_x", "uid").ok());
   EXPECT_FALSE(ValidateId("white space", "uid").ok());
   EXPECT_TRUE(ValidateId(std::string(kMaxIdBytes, 'u'), "uid").ok());
 }
 
-TEST(ChannelKeyTest, ParsesWhatItBuilds) {
-  std::string low, high, group;
-  ASSERT_TRUE(ParsePersonKey(*ChannelKeyFor("zed", Person("amy")), &low, &high));
-  EXPECT_EQ(low, "amy");
-  EXPECT_EQ(high, "zed");
-  EXPECT_FALSE(ParsePersonKey("p:zed:amy", &low, &high));
-  EXPECT_FALSE(ParsePersonKey("g:team", &low, &high));
-  ASSERT_TRUE(ParseGroupKey("g:team", &group));
-  EXPECT_EQ(group, "team");
-  EXPECT_FALSE(ParseGroupKey("p:a:b", &group));
+TEST(ChannelKeyTest, KnowsItsParts) {
+  const ChannelKey person = *ChannelKey::For("zed", Person("amy"));
+  EXPECT_TRUE(person.is_person());
+  EXPECT_EQ(person.low_uid(), "amy");
+  EXPECT_EQ(person.high_uid(), "zed");
+  EXPECT_EQ(person.group_id(), "");
+  const ChannelKey group = *ChannelKey::Group("team");
+  EXPECT_TRUE(group.is_group());
+  EXPECT_EQ(group.group_id(), "team");
+  EXPECT_EQ(group.low_uid(), "");
+}
+
+TEST(ChannelKeyTest, ParsesWhatItBuildsAndNothingElse) {
+  for (const ChannelKey& key :
+       {*ChannelKey::For("zed", Person("amy")), *ChannelKey::Group("team"),
+        *ChannelKey::For("a", Person(std::string(kMaxIdBytes, 'b')))}) {
+    absl::StatusOr<ChannelKey> parsed = ChannelKey::Parse(key.str());
+    ASSERT_TRUE(parsed.ok()) << key.str();
+    EXPECT_EQ(*parsed, key);
+    EXPECT_EQ(parsed->low_uid(), key.low_uid());
+    EXPECT_EQ(parsed->group_id(), key.group_id());
+  }
+  for (const char* bad : {"p:zed:amy", "p:amy:amy", "p:amy", "p::amy", "p:a:b:c", "g:", "g:a:b",
+                          "x:team", "", "g"}) {
+    EXPECT_EQ(ChannelKey::Parse(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ChannelKeyTest, ShowsThePeerToEachSide) {
+  const ChannelKey key = *ChannelKey::For("alice", Person("bob"));
+  EXPECT_EQ(key.AsSeenBy("alice").id(), "bob");
+  EXPECT_EQ(key.AsSeenBy("bob").id(), "alice");
+  EXPECT_EQ(key.AsSeenBy("bob").type(), im::common::v1::CHANNEL_TYPE_PERSON);
+  EXPECT_EQ(ChannelKey::Group("g")->AsSeenBy("bob").id(), "g");
+  EXPECT_EQ(ChannelKey::Group("g")->AsSeenBy("bob").type(), im::common::v1::CHANNEL_TYPE_GROUP);
 }
 
 TEST(ChannelKeyTest, PersonChannelShowsThePeerToEachSide) {
@@ -68,12 +100,12 @@ TEST(ChannelKeyTest, PersonChannelShowsThePeerToEachSide) {
 
 // The gateway and the message service compute lanes in separate processes, so the values are
 // pinned: a hash with a per-process seed would give each process its own mapping.
-TEST(ChannelKeyTest, LaneOfChannelIsTheSameInEveryProcess) {
-  EXPECT_EQ(LaneOfChannel("p:alice:bob", 4), 0u);
-  EXPECT_EQ(LaneOfChannel("g:team", 4), 1u);
-  EXPECT_EQ(LaneOfChannel("g:b", 4), 2u);
-  EXPECT_EQ(LaneOfChannel("p:x:y", 4), 3u);
-  for (size_t count : {1, 3, 7}) EXPECT_LT(LaneOfChannel("g:team", count), count);
+TEST(ChannelKeyTest, ALaneIsTheSameInEveryProcess) {
+  EXPECT_EQ(ChannelKey::For("alice", Person("bob"))->Lane(4), 0u);
+  EXPECT_EQ(ChannelKey::Group("team")->Lane(4), 1u);
+  EXPECT_EQ(ChannelKey::Group("b")->Lane(4), 2u);
+  EXPECT_EQ(ChannelKey::For("x", Person("y"))->Lane(4), 3u);
+  for (size_t count : {1, 3, 7}) EXPECT_LT(ChannelKey::Group("team")->Lane(count), count);
 }
 
 }  // namespace

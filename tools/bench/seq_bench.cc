@@ -3,7 +3,7 @@
 // --seconds per shape; prints one line per shape.
 //
 //   scripts/run.sh &   # then:
-//   build/tools/bench/seq_bench --target 127.0.0.1:7001 --seconds 10 --threads 8
+//   build/tools/bench/seq_bench --seconds 10 --threads 8   # the stack in .local/run
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -18,8 +18,9 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "im/sequence/v1/sequence.grpc.pb.h"
+#include "tools/bench/bench_support.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:7001", "Sequence service gRPC address.");
+ABSL_FLAG(std::string, target, "", "Sequence service gRPC address; default: the stack's.");
 ABSL_FLAG(double, seconds, 10, "Duration of each shape.");
 ABSL_FLAG(int, threads, 8, "Concurrent callers (each with its own channel to the server).");
 ABSL_FLAG(int, batch, 100, "Items per AllocateBatch call in the batched shapes.");
@@ -31,7 +32,7 @@ ABSL_FLAG(std::string, prefix, "",
 namespace {
 
 namespace seq = im::sequence::v1;
-using Clock = std::chrono::steady_clock;
+using im::bench::Clock;
 
 struct Shape {
   const char* name;
@@ -46,9 +47,10 @@ struct Result {
   std::vector<double> latencies_us;
 };
 
-Result RunCaller(const Shape& shape, const std::string& prefix, int thread, Clock::time_point end) {
-  auto stub = seq::SequenceService::NewStub(grpc::CreateCustomChannel(
-      absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), [&] {
+Result RunCaller(const std::string& target, const Shape& shape, const std::string& prefix,
+                 int thread, Clock::time_point end) {
+  auto stub = seq::SequenceService::NewStub(
+      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), [&] {
         grpc::ChannelArguments args;
         args.SetInt("grpc.channel_id", thread);  // a separate connection per caller
         return args;
@@ -91,13 +93,6 @@ Result RunCaller(const Shape& shape, const std::string& prefix, int thread, Cloc
   return result;
 }
 
-double Percentile(std::vector<double>& values, double p) {
-  if (values.empty()) return 0;
-  const size_t k = std::min(values.size() - 1, static_cast<size_t>(p * values.size()));
-  std::nth_element(values.begin(), values.begin() + k, values.end());
-  return values[k];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,6 +101,7 @@ int main(int argc, char** argv) {
                           {"1 channel, batched", false, true},
                           {"10k channels, 1 per call", true, false},
                           {"10k channels, batched", true, true}};
+  const std::string target = im::bench::GrpcAddress(FLAGS_target, "sequence");
   const int threads = absl::GetFlag(FLAGS_threads);
   const double seconds = absl::GetFlag(FLAGS_seconds);
   std::printf("%-26s %12s %12s %10s %10s %8s\n", "shape", "seqs/s", "calls/s", "p50 us", "p99 us",
@@ -120,7 +116,7 @@ int main(int argc, char** argv) {
     std::vector<Result> results(threads);
     std::vector<std::thread> callers;
     for (int t = 0; t < threads; ++t) {
-      callers.emplace_back([&, t] { results[t] = RunCaller(shape, prefix, t, end); });
+      callers.emplace_back([&, t] { results[t] = RunCaller(target, shape, prefix, t, end); });
     }
     for (auto& caller : callers) caller.join();
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -133,8 +129,9 @@ int main(int argc, char** argv) {
                                 r.latencies_us.end());
     }
     std::printf("%-26s %12.0f %12.0f %10.0f %10.0f %8lld\n", shape.name, total.values / elapsed,
-                total.calls / elapsed, Percentile(total.latencies_us, 0.5),
-                Percentile(total.latencies_us, 0.99), static_cast<long long>(total.errors));
+                total.calls / elapsed, im::bench::Percentile(total.latencies_us, 0.5),
+                im::bench::Percentile(total.latencies_us, 0.99),
+                static_cast<long long>(total.errors));
   }
   return 0;
 }

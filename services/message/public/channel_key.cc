@@ -1,5 +1,6 @@
 #include "services/message/public/channel_key.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
@@ -36,7 +37,7 @@ absl::Status ValidateId(std::string_view id, std::string_view what) {
       absl::StrCat(AbslView(what), " may contain only letters, digits and _ . @ -"));
 }
 
-absl::StatusOr<std::string> ChannelKeyFor(std::string_view viewer_uid, const Channel& channel) {
+absl::StatusOr<ChannelKey> ChannelKey::For(std::string_view viewer_uid, const Channel& channel) {
   switch (channel.type()) {
     case im::common::v1::CHANNEL_TYPE_PERSON: {
       if (absl::Status s = ValidateId(viewer_uid, "uid"); !s.ok()) return s;
@@ -46,38 +47,61 @@ absl::StatusOr<std::string> ChannelKeyFor(std::string_view viewer_uid, const Cha
       }
       std::string_view low = viewer_uid, high = channel.id();
       if (high < low) std::swap(low, high);
-      return absl::StrCat("p:", AbslView(low), ":", AbslView(high));
+      return ChannelKey(absl::StrCat("p:", AbslView(low), ":", AbslView(high)), 2 + low.size());
     }
-    case im::common::v1::CHANNEL_TYPE_GROUP: {
-      return GroupChannelKey(channel.id());
-    }
+    case im::common::v1::CHANNEL_TYPE_GROUP:
+      return Group(channel.id());
     default:
       return absl::InvalidArgumentError("channel type must be PERSON or GROUP");
   }
 }
 
-absl::StatusOr<std::string> GroupChannelKey(std::string_view group_id) {
+absl::StatusOr<ChannelKey> ChannelKey::Group(std::string_view group_id) {
   if (absl::Status s = ValidateId(group_id, "group id"); !s.ok()) return s;
-  return absl::StrCat("g:", AbslView(group_id));
+  return ChannelKey(absl::StrCat("g:", AbslView(group_id)), 0);
 }
 
-bool ParsePersonKey(std::string_view key, std::string* low_uid, std::string* high_uid) {
-  if (key.substr(0, 2) != "p:") return false;
-  const std::string_view uids = key.substr(2);
-  const size_t colon = uids.find(':');
-  if (colon == std::string_view::npos) return false;
-  const std::string_view low = uids.substr(0, colon), high = uids.substr(colon + 1);
-  if (!ValidId(low) || !ValidId(high) || !(low < high)) return false;
-  low_uid->assign(low);
-  high_uid->assign(high);
-  return true;
+absl::StatusOr<ChannelKey> ChannelKey::Parse(std::string_view key) {
+  const std::string_view rest = key.substr(std::min<size_t>(2, key.size()));
+  if (key.substr(0, 2) == "g:" && ValidId(rest)) return ChannelKey(std::string(key), 0);
+  if (key.substr(0, 2) == "p:") {
+    const size_t colon = rest.find(':');
+    if (colon != std::string_view::npos) {
+      const std::string_view low = rest.substr(0, colon), high = rest.substr(colon + 1);
+      if (ValidId(low) && ValidId(high) && low < high) {
+        return ChannelKey(std::string(key), 2 + colon);
+      }
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("not a channel key: \"", AbslView(key.substr(0, 2 * kMaxIdBytes + 3)), "\""));
 }
 
-bool ParseGroupKey(std::string_view key, std::string* group_id) {
-  if (key.substr(0, 2) != "g:" || !ValidId(key.substr(2))) return false;
-  group_id->assign(key.substr(2));
-  return true;
+std::string_view ChannelKey::group_id() const {
+  return is_group() ? std::string_view(key_).substr(2) : std::string_view();
 }
+
+std::string_view ChannelKey::low_uid() const {
+  return is_person() ? std::string_view(key_).substr(2, split_ - 2) : std::string_view();
+}
+
+std::string_view ChannelKey::high_uid() const {
+  return is_person() ? std::string_view(key_).substr(split_ + 1) : std::string_view();
+}
+
+Channel ChannelKey::AsSeenBy(std::string_view viewer_uid) const {
+  Channel channel;
+  if (is_person()) {
+    channel.set_type(im::common::v1::CHANNEL_TYPE_PERSON);
+    channel.set_id(std::string(viewer_uid == low_uid() ? high_uid() : low_uid()));
+  } else {
+    channel.set_type(im::common::v1::CHANNEL_TYPE_GROUP);
+    channel.set_id(std::string(group_id()));
+  }
+  return channel;
+}
+
+size_t ChannelKey::Lane(size_t count) const { return std::hash<std::string_view>()(key_) % count; }
 
 absl::Status ValidateDeviceFlag(int flag) {
   if (flag == im::common::v1::DEVICE_FLAG_UNSPECIFIED ||
@@ -98,17 +122,36 @@ Channel ChannelAsSeenBy(const Channel& channel, std::string_view from_uid,
   return seen;
 }
 
+absl::StatusOr<std::string> ChannelKeyFor(std::string_view viewer_uid, const Channel& channel) {
+  absl::StatusOr<ChannelKey> key = ChannelKey::For(viewer_uid, channel);
+  if (!key.ok()) return key.status();
+  return key->str();
+}
+
+absl::StatusOr<std::string> GroupChannelKey(std::string_view group_id) {
+  absl::StatusOr<ChannelKey> key = ChannelKey::Group(group_id);
+  if (!key.ok()) return key.status();
+  return key->str();
+}
+
+bool ParsePersonKey(std::string_view key, std::string* low_uid, std::string* high_uid) {
+  absl::StatusOr<ChannelKey> parsed = ChannelKey::Parse(key);
+  if (!parsed.ok() || !parsed->is_person()) return false;
+  low_uid->assign(parsed->low_uid());
+  high_uid->assign(parsed->high_uid());
+  return true;
+}
+
+bool ParseGroupKey(std::string_view key, std::string* group_id) {
+  absl::StatusOr<ChannelKey> parsed = ChannelKey::Parse(key);
+  if (!parsed.ok() || !parsed->is_group()) return false;
+  group_id->assign(parsed->group_id());
+  return true;
+}
+
 Channel ChannelOfKey(std::string_view channel_key, std::string_view viewer_uid) {
-  Channel channel;
-  std::string low, high, group_id;
-  if (ParsePersonKey(channel_key, &low, &high)) {
-    channel.set_type(im::common::v1::CHANNEL_TYPE_PERSON);
-    channel.set_id(viewer_uid == low ? high : low);
-  } else if (ParseGroupKey(channel_key, &group_id)) {
-    channel.set_type(im::common::v1::CHANNEL_TYPE_GROUP);
-    channel.set_id(group_id);
-  }
-  return channel;
+  absl::StatusOr<ChannelKey> parsed = ChannelKey::Parse(channel_key);
+  return parsed.ok() ? parsed->AsSeenBy(viewer_uid) : Channel();
 }
 
 size_t LaneOfChannel(std::string_view channel_key, size_t count) {

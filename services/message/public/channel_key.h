@@ -2,12 +2,13 @@
 // channel is addressed by the peer's uid from each side (see im.common.v1.Channel); its key is the
 // same from both sides, so both directions of a chat share one seq space and one history.
 //
-//   auto key = ChannelKeyFor(uid, request.channel());   // "p:alice:bob" or "g:team-1"
+//   auto key = ChannelKey::For(uid, request.channel());   // "p:alice:bob" or "g:team-1"
 //   Channel seen_by_bob = ChannelAsSeenBy(message.channel(), message.from_uid(), "bob");
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,22 +27,56 @@ absl::Status ValidateId(std::string_view id, std::string_view what);
 // otherwise.
 absl::Status ValidateDeviceFlag(int flag);
 
-// The key of `channel` as `viewer_uid` addresses it: "p:<lower uid>:<higher uid>" for PERSON,
-// "g:<group id>" for GROUP. INVALID_ARGUMENT for an unknown type, a bad id, or a PERSON channel
-// with oneself.
-absl::StatusOr<std::string> ChannelKeyFor(std::string_view viewer_uid,
-                                          const im::common::v1::Channel& channel);
+// A channel's key: "p:<lower uid>:<higher uid>" for PERSON, "g:<group id>" for GROUP, the same
+// from both sides of a chat. Made only by For and Group from a request's channel, or by Parse from
+// a key read back from storage or another service, so holding one means it is well-formed: pass
+// it along instead of a string, and ask it for its parts instead of re-parsing.
+//
+//   absl::StatusOr<ChannelKey> key = ChannelKey::For("bob", request.channel());
+//   if (key->is_person()) Notify(key->low_uid(), key->high_uid());
+//   store.Insert(key->str(), ...);
+class ChannelKey {
+ public:
+  // The key of `channel` as `viewer_uid` addresses it. INVALID_ARGUMENT for an unknown type, a
+  // bad id, or a PERSON channel with oneself.
+  static absl::StatusOr<ChannelKey> For(std::string_view viewer_uid,
+                                        const im::common::v1::Channel& channel);
+  // The key of a group; INVALID_ARGUMENT for a bad id.
+  static absl::StatusOr<ChannelKey> Group(std::string_view group_id);
+  // `key` as a value; INVALID_ARGUMENT when it is not a well-formed key.
+  static absl::StatusOr<ChannelKey> Parse(std::string_view key);
 
-// The key of a group channel (no viewer needed); INVALID_ARGUMENT for a bad id.
-absl::StatusOr<std::string> GroupChannelKey(std::string_view group_id);
+  const std::string& str() const { return key_; }
+  bool is_person() const { return split_ != 0; }
+  bool is_group() const { return split_ == 0; }
+  // GROUP: the group id; PERSON: empty.
+  std::string_view group_id() const;
+  // PERSON: the two uids, the lower first; GROUP: empty.
+  std::string_view low_uid() const;
+  std::string_view high_uid() const;
 
-// The two uids of a PERSON key, or the group id of a GROUP key; false for anything else.
-bool ParsePersonKey(std::string_view key, std::string* low_uid, std::string* high_uid);
-bool ParseGroupKey(std::string_view key, std::string* group_id);
+  // The channel as `viewer_uid` sees it: the other uid for PERSON, the group for GROUP.
+  im::common::v1::Channel AsSeenBy(std::string_view viewer_uid) const;
 
-// The channel of `channel_key` as `viewer_uid` sees it: the peer for a PERSON key, the group for
-// a GROUP key; an unset channel for a key that is neither.
-im::common::v1::Channel ChannelOfKey(std::string_view channel_key, std::string_view viewer_uid);
+  // Which of `count` shards or lanes the channel's work goes to. It depends only on the key
+  // (never on a per-process hash seed), so separate processes agree.
+  size_t Lane(size_t count) const;
+
+  friend bool operator==(const ChannelKey& a, const ChannelKey& b) { return a.key_ == b.key_; }
+  friend bool operator!=(const ChannelKey& a, const ChannelKey& b) { return a.key_ != b.key_; }
+  friend bool operator<(const ChannelKey& a, const ChannelKey& b) { return a.key_ < b.key_; }
+  template <typename H>
+  friend H AbslHashValue(H h, const ChannelKey& key) {
+    return H::combine(std::move(h), key.key_);
+  }
+
+ private:
+  ChannelKey(std::string key, size_t split) : key_(std::move(key)), split_(split) {}
+
+  std::string key_;
+  // PERSON: where the ':' between the two uids is; GROUP: 0.
+  size_t split_ = 0;
+};
 
 // `channel` was addressed by `from_uid`; returns it as `viewer_uid` sees it. For PERSON channels
 // the sender sees the peer and everyone else (the peer) sees the sender; GROUP channels look the
@@ -49,10 +84,16 @@ im::common::v1::Channel ChannelOfKey(std::string_view channel_key, std::string_v
 im::common::v1::Channel ChannelAsSeenBy(const im::common::v1::Channel& channel,
                                         std::string_view from_uid, std::string_view viewer_uid);
 
-// Which of `count` shards or lanes a channel's work goes to. The gateway's Send batcher and the
-// message service's lanes both use it, so with equal counts (both default to 2) one of the
-// gateway's Send calls lands on one lane and waits for that lane alone, not for the slowest of
-// all. It depends only on the key (never on a per-process hash seed), so separate processes agree.
+// The channel of a stored key as `viewer_uid` sees it (ChannelKey::Parse, then AsSeenBy); an unset
+// channel for a string that is not a key.
+im::common::v1::Channel ChannelOfKey(std::string_view channel_key, std::string_view viewer_uid);
+
+// String forms of ChannelKey, until every caller holds the type.
+absl::StatusOr<std::string> ChannelKeyFor(std::string_view viewer_uid,
+                                          const im::common::v1::Channel& channel);
+absl::StatusOr<std::string> GroupChannelKey(std::string_view group_id);
+bool ParsePersonKey(std::string_view key, std::string* low_uid, std::string* high_uid);
+bool ParseGroupKey(std::string_view key, std::string* group_id);
 size_t LaneOfChannel(std::string_view channel_key, size_t count);
 
 }  // namespace im

@@ -18,7 +18,7 @@
 #include <string>
 
 #include "common/coalescing_stream.h"
-#include "common/frame_codec.h"
+#include "im/client/v1/frame_codec.h"
 #include "im/client/v1/client.pb.h"
 
 namespace im::load {
