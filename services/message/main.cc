@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
   im::message::IdGenerator ids(lease->get());
   im::message::ChannelStore channel_store(&runtime.postgres());
   im::message::MessageStore message_store(&runtime.postgres());
+  im::message::CmdStore cmd_store(&runtime.postgres(), &channel_store);
   im::message::SequenceClient sequence(
       grpc::CreateChannel(absl::GetFlag(FLAGS_sequence_addr), grpc::InsecureChannelCredentials()),
       absl::GetFlag(FLAGS_sequence_timeout));
@@ -141,13 +142,12 @@ int main(int argc, char** argv) {
                               .max_queue = static_cast<size_t>(fanout_queue),
                               .max_queue_bytes = static_cast<size_t>(fanout_queue_bytes)},
                              *registry);
-  im::message::CmdStore cmd_store(&runtime.postgres());
   im::message::CmdExpander expander(
       &cmd_store, &fanout, {.batch = static_cast<size_t>(cmd_batch), .poll = cmd_poll}, *registry);
   im::message::CmdSweeper sweeper(&cmd_store, {.retention = cmd_retention, .interval = cmd_sweep});
-  im::message::SendProcessor processor(&channel_store, &message_store, &sequence, &conversations,
-                                       &ids,
-                                       {.max_payload_bytes = static_cast<size_t>(max_payload)});
+  im::message::SendProcessor processor(
+      {&runtime.postgres(), &channel_store, &message_store, &cmd_store}, &sequence, &conversations,
+      &ids, {.max_payload_bytes = static_cast<size_t>(max_payload)});
   im::message::SendPipeline pipeline(&processor, &fanout, &conversations,
                                      {.lanes = lanes,
                                       .max_batch = static_cast<size_t>(max_batch),

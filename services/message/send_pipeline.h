@@ -1,6 +1,6 @@
 // The threads of the send path. Items are queued on one of N lanes by channel key, so a channel's
 // items are processed in arrival order by one thread; each lane takes everything queued (up to a
-// batch), runs it through SendProcessor (one membership query, one seq call, one insert for the
+// batch), runs it through SendProcessor (one round trip of reads, one seq call, one insert for the
 // whole batch), completes the callers, and only then hands the batch to fan-out, moves the
 // senders' read positions (queued for ConversationClient's next AdvanceReads) and wakes the cmd
 // expander.
@@ -92,8 +92,7 @@ class SendPipeline {
   prometheus::Histogram& batch_items_;
   prometheus::Family<prometheus::Histogram>& stage_seconds_;
   prometheus::Histogram& queued_seconds_;
-  prometheus::Histogram& membership_seconds_;
-  prometheus::Histogram& dedupe_seconds_;
+  prometheus::Histogram& reads_seconds_;
   prometheus::Histogram& conversations_seconds_;
   prometheus::Histogram& seqs_seconds_;
   prometheus::Histogram& commit_seconds_;
