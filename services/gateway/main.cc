@@ -72,11 +72,9 @@ ABSL_FLAG(bool, client_cmds, false,
           "Accept sync_once (cmd) SENDs from clients; otherwise they get PERMISSION_DENIED.");
 ABSL_FLAG(int, send_batch_max, 256,
           "Most SENDs in one MessageService.Send call; 1..1000, the message service's limit.");
-ABSL_FLAG(int, send_shards, 2,
-          "Independent send pipelines (by channel), each with one call in flight; equal to the "
-          "message service's --send_lanes, each call goes to one lane.");
 ABSL_FLAG(int, send_queue_max, 8192,
-          "SENDs waiting per pipeline; beyond it they are answered UNAVAILABLE.");
+          "SENDs waiting per send shard (one per send lane of the message service, as its Send "
+          "answers say); beyond it they are answered UNAVAILABLE.");
 
 namespace {
 
@@ -150,16 +148,13 @@ int main(int argc, char** argv) {
   const absl::Duration presence_ttl = absl::GetFlag(FLAGS_presence_ttl);
   if (presence_ttl < absl::Seconds(3)) Fail("--presence_ttl must be at least 3s");
   const int send_batch = absl::GetFlag(FLAGS_send_batch_max);
-  const int send_shards = absl::GetFlag(FLAGS_send_shards);
   const int send_queue = absl::GetFlag(FLAGS_send_queue_max);
   // The message service refuses a Send of more items than this, which would fail whole batches.
   constexpr int kMaxSendBatch = 1000;
   if (send_batch < 1 || send_batch > kMaxSendBatch) {
     Fail(absl::StrCat("--send_batch_max must be 1..", kMaxSendBatch, ", got ", send_batch));
   }
-  if (send_shards < 1 || send_queue < 1) {
-    Fail("--send_shards and --send_queue_max must be positive");
-  }
+  if (send_queue < 1) Fail("--send_queue_max must be positive");
   int ws_threads = absl::GetFlag(FLAGS_ws_threads);
   if (ws_threads < 0) Fail("--ws_threads must be >= 0");
   if (ws_threads == 0) ws_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -190,8 +185,7 @@ int main(int argc, char** argv) {
       im::message::v1::MessageService::NewStub(message_channel);
   std::shared_ptr<im::message::v1::CmdService::StubInterface> cmds =
       im::message::v1::CmdService::NewStub(message_channel);
-  im::gateway::SendBatcher batcher(messages, {.shards = static_cast<size_t>(send_shards),
-                                              .max_batch = static_cast<size_t>(send_batch),
+  im::gateway::SendBatcher batcher(messages, {.max_batch = static_cast<size_t>(send_batch),
                                               .max_queue = static_cast<size_t>(send_queue),
                                               .timeout = options.message_timeout});
   std::shared_ptr<im::conversation::v1::ConversationService::StubInterface> conversations =

@@ -43,8 +43,8 @@ ABSL_FLAG(absl::Duration, conversation_timeout, absl::Seconds(3),
           "UNAVAILABLE.");
 ABSL_FLAG(int, send_lanes, 2,
           "Send lanes: threads that each batch the sends of their share of the channels (and as "
-          "many fan-out workers). Fewer lanes make larger batches and cost less CPU per message; "
-          "keep the gateways' --send_shards equal to it.");
+          "many fan-out workers). Fewer lanes make larger batches and cost less CPU per message. "
+          "Every Send answer carries it, and the gateways keep one send shard per lane.");
 ABSL_FLAG(int, send_max_batch, 512, "Most messages one lane commits as one batch.");
 ABSL_FLAG(int, send_max_queue, 100000,
           "Messages waiting per lane; beyond it sends fail at once with UNAVAILABLE.");
