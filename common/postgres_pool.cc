@@ -39,6 +39,19 @@ std::string WithConnectionDefaults(std::string dsn) {
   return dsn;
 }
 
+// `EXECUTE name('param', ...)` for the call.
+std::string ExecuteSql(pqxx::transaction_base& tx, const PgCall& call) {
+  // libpqxx defines a registered statement on the server at its first exec_prepared; EXECUTE
+  // needs it defined already.
+  tx.conn().prepare_now(call.statement.name);
+  std::string sql = absl::StrCat("EXECUTE ", call.statement.name, "(");
+  for (size_t i = 0; i < call.params.size(); ++i) {
+    absl::StrAppend(&sql, i > 0 ? "," : "", tx.quote(call.params[i]));
+  }
+  sql.push_back(')');
+  return sql;
+}
+
 }  // namespace
 
 PostgresPool::PostgresPool(Options options)
@@ -107,6 +120,14 @@ void PostgresPool::DefineStatements(Connection& connection) {
   }
 }
 
+absl::Status PostgresPool::RunReads(const std::vector<PgRead>& reads) {
+  if (reads.empty()) return absl::OkStatus();
+  return Run([&](pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    ExecPreparedReads(tx, reads);
+  });
+}
+
 absl::Status PostgresPool::Ping() {
   return Run([](pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
@@ -116,17 +137,29 @@ absl::Status PostgresPool::Ping() {
 
 pqxx::result ExecPreparedChain(pqxx::nontransaction& tx, const std::vector<PgCall>& calls) {
   std::string sql;
-  for (const PgCall& call : calls) {
-    // libpqxx defines a registered statement on the server at its first exec_prepared; EXECUTE
-    // needs it defined already.
-    tx.conn().prepare_now(call.statement.name);
-    absl::StrAppend(&sql, "EXECUTE ", call.statement.name, "(");
-    for (size_t i = 0; i < call.params.size(); ++i) {
-      absl::StrAppend(&sql, i > 0 ? "," : "", tx.quote(call.params[i]));
-    }
-    sql.append(");");
-  }
+  for (const PgCall& call : calls) absl::StrAppend(&sql, ExecuteSql(tx, call), ";");
   return tx.exec(sql);
+}
+
+void ExecPreparedReads(pqxx::transaction_base& tx, const std::vector<PgRead>& reads) {
+  if (reads.empty()) return;
+  if (reads.size() == 1) {
+    const PgCall& call = reads[0].call;
+    reads[0].take(
+        tx.exec_prepared(call.statement.name, pqxx::prepare::make_dynamic_params(call.params)));
+    return;
+  }
+  std::vector<std::string> queries;
+  queries.reserve(reads.size());
+  for (const PgRead& read : reads) queries.push_back(ExecuteSql(tx, read.call));
+  pqxx::pipeline pipeline(tx);
+  // Held back until the first retrieve, which sends them all in one query.
+  pipeline.retain(static_cast<int>(queries.size()));
+  std::vector<pqxx::pipeline::query_id> ids;
+  ids.reserve(queries.size());
+  for (const std::string& query : queries) ids.push_back(pipeline.insert(query));
+  for (size_t i = 0; i < reads.size(); ++i) reads[i].take(pipeline.retrieve(ids[i]));
+  pipeline.complete();
 }
 
 std::string PgArray(const std::vector<std::string>& values) {

@@ -14,10 +14,13 @@
 // A read that is one statement runs in a pqxx::nontransaction: the statement alone is atomic and
 // reads one snapshot, while a read_transaction would add three round trips (BEGIN, SET TRANSACTION
 // READ ONLY, ROLLBACK) to every call. A write of a few statements that must commit together runs
-// them with ExecPreparedChain: one round trip instead of BEGIN, each statement and COMMIT.
+// them with ExecPreparedChain: one round trip instead of BEGIN, each statement and COMMIT. Reads of
+// several stores that one caller needs together travel as one round trip with RunReads: each
+// store hands out its read (a PgRead), the caller runs them all.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <initializer_list>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -38,6 +41,8 @@ struct PgStatement {
   const char* sql;
 };
 
+struct PgRead;
+
 class PostgresPool {
  public:
   struct Options {
@@ -54,6 +59,9 @@ class PostgresPool {
   // connection -> UNAVAILABLE (the connection is dropped), serialization failure or deadlock ->
   // ABORTED (safe to retry), statement timeout -> DEADLINE_EXCEEDED, anything else -> INTERNAL.
   absl::Status Run(absl::FunctionRef<void(pqxx::connection&)> fn);
+
+  // Runs the reads in one round trip on a pooled connection (ExecPreparedReads); errors as Run.
+  absl::Status RunReads(const std::vector<PgRead>& reads);
 
   // OK when a connection answers `SELECT 1`.
   absl::Status Ping();
@@ -92,6 +100,19 @@ struct PgCall {
 // each statement with a snapshot taken when it starts (so a lock taken by one is held when the next
 // reads). Returns the last call's rows. The statements must be registered with the pool.
 pqxx::result ExecPreparedChain(pqxx::nontransaction& tx, const std::vector<PgCall>& calls);
+
+// A read that a store prepares for its caller: the call, and what to do with its rows. Lets the
+// reads of several stores travel to Postgres together while each store keeps its own SQL.
+struct PgRead {
+  PgCall call;
+  std::function<void(const pqxx::result&)> take;
+};
+
+// Runs the reads on `tx` in one round trip and hands each its rows, in order. Several reads go as
+// one simple query of EXECUTEs, as ExecPreparedChain sends them (in a nontransaction each statement
+// reads its own snapshot), and come back result by result. A failed read throws as exec_prepared
+// does, and no read after it is handed anything.
+void ExecPreparedReads(pqxx::transaction_base& tx, const std::vector<PgRead>& reads);
 
 // A Postgres array literal for a `$n::text[]` (or `::bigint[]`) parameter, so a batch travels in
 // one statement: PgArray({"a", "b"}) == R"({"a","b"})".

@@ -73,11 +73,9 @@ ABSL_FLAG(bool, client_cmds, false,
           "Accept sync_once (cmd) SENDs from clients; otherwise they get PERMISSION_DENIED.");
 ABSL_FLAG(int, send_batch_max, 256,
           "Most SENDs in one MessageService.Send call; 1..1000, the message service's limit.");
-ABSL_FLAG(int, send_shards, 2,
-          "Independent send pipelines (by channel), each with one call in flight; equal to the "
-          "message service's --send_lanes, each call goes to one lane.");
 ABSL_FLAG(int, send_queue_max, 8192,
-          "SENDs waiting per pipeline; beyond it they are answered UNAVAILABLE.");
+          "SENDs waiting per send shard (one per send lane of the message service, as its Send "
+          "answers say); beyond it they are answered UNAVAILABLE.");
 
 namespace {
 
@@ -128,7 +126,6 @@ int main(int argc, char** argv) {
   // The message service refuses a Send of more items than this, which would fail whole batches.
   constexpr int kMaxSendBatch = 1000;
   const int send_batch = im::FlagInRange(FLAGS_send_batch_max, 1, kMaxSendBatch);
-  const int send_shards = im::PositiveFlag(FLAGS_send_shards);
   const int send_queue = im::PositiveFlag(FLAGS_send_queue_max);
   int ws_threads = im::FlagAtLeast(FLAGS_ws_threads, 0);
   if (ws_threads == 0) ws_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -155,8 +152,7 @@ int main(int argc, char** argv) {
       im::message::v1::MessageService::NewStub(message_channel);
   std::shared_ptr<im::message::v1::CmdService::StubInterface> cmds =
       im::message::v1::CmdService::NewStub(message_channel);
-  im::gateway::SendBatcher batcher(messages, {.shards = static_cast<size_t>(send_shards),
-                                              .max_batch = static_cast<size_t>(send_batch),
+  im::gateway::SendBatcher batcher(messages, {.max_batch = static_cast<size_t>(send_batch),
                                               .max_queue = static_cast<size_t>(send_queue),
                                               .timeout = options.message_timeout});
   std::shared_ptr<im::conversation::v1::ConversationService::StubInterface> conversations =

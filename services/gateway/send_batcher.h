@@ -4,7 +4,14 @@
 // items and `max_batch_bytes`), and the sends of one channel reach the message service in arrival
 // order (per-connection order per channel).
 //
-//   SendBatcher batcher(stub, {.shards = 4, .max_batch = 256});
+// There is one shard per send lane of the message service, with its lane function
+// (LaneOfChannel), so each call waits for one lane rather than for the slowest of several. The
+// lane count is learned, not configured: every Send answer carries it (send_lanes). Until the
+// first answer everything goes through one shard; when an answer names another count, the batcher
+// starts no call until those in flight have returned, then regroups what is queued by the new
+// count (a channel's items keep their order) and goes on with that many shards.
+//
+//   SendBatcher batcher(stub, {.max_batch = 256});
 //   batcher.Submit(channel_key, std::move(item), [](const SendOutcome& outcome) { ... });
 #pragma once
 
@@ -15,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -31,7 +39,6 @@ struct SendOutcome {
 class SendBatcher {
  public:
   struct Options {
-    size_t shards = 2;
     size_t max_batch = 256;
     // Bytes of items per call, well under gRPC's default 4 MiB message limit; a single larger item
     // still goes alone.
@@ -52,8 +59,12 @@ class SendBatcher {
   // called) when the shard's queue is full.
   bool Submit(const std::string& channel_key, im::message::v1::SendItem item, Callback done);
 
+  // The shards in use: 1 until the message service told its lane count, then that count.
+  size_t shards() const;
+
  private:
   struct Pending {
+    std::string channel_key;
     im::message::v1::SendItem item;
     size_t bytes;
     Callback done;
@@ -65,16 +76,26 @@ class SendBatcher {
   };
 
   struct Call;
+  using Started = std::vector<std::pair<std::shared_ptr<Call>, size_t>>;
   // With mu_ held and the shard idle: takes a batch off its queue and marks the shard busy.
   std::shared_ptr<Call> TakeBatchLocked(size_t shard_index);
+  // With mu_ held: takes a batch off each idle shard that has items queued.
+  Started TakeIdleBatchesLocked();
+  // With mu_ held and no call in flight: regroups the queues into `lanes_wanted_` shards and
+  // takes the first batch of each.
+  Started ReshardLocked();
   // Starts the call, outside mu_ (a callback may run before this returns).
   void Start(std::shared_ptr<Call> call, size_t shard_index);
+  // The call's answer is in: settles its items and starts what may go next.
+  void Finish(Call& call, size_t shard_index, grpc::Status status);
 
   const std::shared_ptr<im::message::v1::MessageService::StubInterface> stub_;
   const Options options_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable idle_;
   std::vector<Shard> shards_;
+  // A lane count the last answer named that the shards do not follow yet (0: none).
+  size_t lanes_wanted_ = 0;
   int calls_in_flight_ = 0;
 };
 

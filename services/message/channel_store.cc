@@ -47,6 +47,13 @@ DELETE FROM message.subscribers WHERE channel_key = $1 AND uid = ANY($2::text[])
 constexpr char kListSubscribers[] = R"sql(
 SELECT uid FROM message.subscribers WHERE channel_key = $1 AND uid > $2 ORDER BY uid LIMIT $3)sql";
 
+// The uids a cmd to the group's subscribers reaches past a cursor ($2; a deleted group: none).
+constexpr char kSubscribersPast[] = R"sql(
+SELECT s.uid FROM message.subscribers s
+WHERE s.channel_key = $1 AND s.uid > $2
+  AND NOT EXISTS (SELECT 1 FROM message.groups g WHERE g.group_id = $3 AND g.deleted)
+ORDER BY s.uid LIMIT $4)sql";
+
 constexpr PgStatement kCheckAccess{"message_check_access", R"sql(
 SELECT t.i, g.group_id IS NOT NULL AND NOT g.deleted, s.uid IS NOT NULL
 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(group_id, channel_key, uid, i)
@@ -192,6 +199,17 @@ absl::StatusOr<std::vector<std::string>> ChannelStore::ListSubscribers(const std
 
 absl::StatusOr<std::vector<GroupAccess>> ChannelStore::CheckAccess(
     const std::vector<std::string>& group_ids, const std::vector<std::string>& uids) {
+  std::vector<GroupAccess> access;
+  if (group_ids.empty()) return access;
+  absl::StatusOr<PgRead> read = CheckAccessRead(group_ids, uids, &access);
+  if (!read.ok()) return read.status();
+  if (absl::Status status = pg_->RunReads({*std::move(read)}); !status.ok()) return status;
+  return access;
+}
+
+absl::StatusOr<PgRead> ChannelStore::CheckAccessRead(const std::vector<std::string>& group_ids,
+                                                     const std::vector<std::string>& uids,
+                                                     std::vector<GroupAccess>* access) const {
   std::vector<std::string> keys;
   keys.reserve(group_ids.size());
   for (const std::string& group_id : group_ids) {
@@ -199,19 +217,31 @@ absl::StatusOr<std::vector<GroupAccess>> ChannelStore::CheckAccess(
     if (!key.ok()) return key.status();
     keys.push_back(*std::move(key));
   }
-  std::vector<GroupAccess> access(group_ids.size(), GroupAccess::kNoGroup);
-  if (group_ids.empty()) return access;
-  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    for (const auto& row :
-         tx.exec_prepared(kCheckAccess.name, PgArray(group_ids), PgArray(keys), PgArray(uids))) {
-      const size_t i = row[0].as<size_t>() - 1;
-      if (!row[1].as<bool>()) continue;
-      access[i] = row[2].as<bool>() ? GroupAccess::kSubscriber : GroupAccess::kNotSubscriber;
-    }
-  });
-  if (!status.ok()) return status;
-  return access;
+  const size_t count = group_ids.size();
+  return PgRead{{kCheckAccess, {PgArray(group_ids), PgArray(keys), PgArray(uids)}},
+                [access, count](const pqxx::result& rows) {
+                  access->assign(count, GroupAccess::kNoGroup);
+                  for (const auto& row : rows) {
+                    const size_t i = row[0].as<size_t>() - 1;
+                    if (!row[1].as<bool>()) continue;
+                    (*access)[i] =
+                        row[2].as<bool>() ? GroupAccess::kSubscriber : GroupAccess::kNotSubscriber;
+                  }
+                }};
+}
+
+std::vector<std::string> ChannelStore::SubscribersPast(pqxx::transaction_base& tx,
+                                                       const std::string& channel_key,
+                                                       const std::string& after,
+                                                       size_t limit) const {
+  std::vector<std::string> uids;
+  std::string group_id;
+  if (!ParseGroupKey(channel_key, &group_id)) return uids;
+  for (const auto& row : tx.exec_params(kSubscribersPast, channel_key, after, group_id,
+                                        static_cast<int64_t>(limit))) {
+    uids.push_back(row[0].as<std::string>());
+  }
+  return uids;
 }
 
 absl::StatusOr<std::vector<std::vector<std::string>>> ChannelStore::SubscribersOf(

@@ -57,9 +57,22 @@ class ChannelStore {
                                                            const std::string& after,
                                                            uint32_t limit);
 
-  // Access of uids[i] to group_ids[i], for many pairs in one query.
+  // Access of uids[i] to group_ids[i], for many pairs in one query. INVALID_ARGUMENT for a bad
+  // group id.
   absl::StatusOr<std::vector<GroupAccess>> CheckAccess(const std::vector<std::string>& group_ids,
                                                        const std::vector<std::string>& uids);
+  // The read of CheckAccess into *access, for the caller to run with others
+  // (PostgresPool::RunReads). `group_ids` must not be empty.
+  absl::StatusOr<PgRead> CheckAccessRead(const std::vector<std::string>& group_ids,
+                                         const std::vector<std::string>& uids,
+                                         std::vector<GroupAccess>* access) const;
+
+  // Up to `limit` subscribers with uid > after of the group channel `channel_key`, ascending; none
+  // when the group is deleted or the key is not a group's. Runs in the caller's transaction (the
+  // cmd expansion reads a page in its own) and throws as pqxx does.
+  std::vector<std::string> SubscribersPast(pqxx::transaction_base& tx,
+                                           const std::string& channel_key, const std::string& after,
+                                           size_t limit) const;
 
   // The subscribers of each live group channel key, one list per key in request order.
   absl::StatusOr<std::vector<std::vector<std::string>>> SubscribersOf(

@@ -12,50 +12,55 @@ namespace {
   "c.message_id, c.channel_key, c.from_uid, c.from_device_id, c.client_msg_no, c.payload, " \
   "c.created_ms"
 
-// A cmd to subscribers reaches the subscribers of its live group whose uid is past `cursor`, read
-// page by page as it is expanded (a deleted group has none left). Used where `c` is the cmd row.
-#define IM_SUBSCRIBERS_PAST(cursor)                         \
-  "SELECT s.uid FROM message.subscribers s "                \
-  "WHERE s.channel_key = c.channel_key AND s.uid > " cursor \
-  " AND NOT EXISTS ("                                       \
-  "SELECT 1 FROM message.groups g WHERE g.group_id = substr(c.channel_key, 3) AND g.deleted)"
+constexpr PgStatement kFindCmds{"message_find_cmds", R"sql(
+SELECT t.i, m.channel_key, 0, m.message_id, m.from_uid, m.client_msg_no, 0, 0, m.payload,
+       m.created_ms
+FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel_key, from_uid,
+                                                                     client_msg_no, i)
+JOIN message.cmd_messages m ON m.channel_key = t.channel_key AND m.from_uid = t.from_uid
+                           AND m.client_msg_no = t.client_msg_no)sql"};
 
-// Oldest first, as a queue: rows another round holds are skipped, not waited for.
-constexpr char kClaimPending[] = "SELECT " IM_CMD_COLUMNS R"sql(
+// Recipients: a slice of the flat $10 array, or (to_subscribers) none yet: the expander pages the
+// channel's subscribers after the ack, so the send costs the same for any group size.
+constexpr char kInsertCmds[] = R"sql(
+INSERT INTO message.cmd_messages (message_id, channel_key, from_uid, from_device_id,
+                                  client_msg_no, payload, created_ms, recipients, to_subscribers,
+                                  pending)
+SELECT t.message_id, t.channel_key, t.from_uid, t.from_device_id, t.client_msg_no, t.payload,
+       t.created_ms, ($10::text[])[t.first:t.last], t.to_subscribers,
+       t.to_subscribers OR t.last >= t.first
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
+            $7::bigint[], $8::int[], $9::int[], $11::boolean[])
+     AS t(message_id, channel_key, from_uid, from_device_id, client_msg_no, payload, created_ms,
+          first, last, to_subscribers)
+ON CONFLICT DO NOTHING
+RETURNING message_id)sql";
+
+// Oldest first, as a queue: rows another round holds are skipped, not waited for. With each cmd
+// how far it got and how long its recipient list is.
+constexpr char kClaimPending[] = "SELECT " IM_CMD_COLUMNS R"sql(,
+       c.to_subscribers, c.expanded, c.expanded_after, cardinality(c.recipients)
 FROM message.cmd_messages c
 WHERE c.pending
 ORDER BY c.created_ms, c.message_id
 LIMIT $1
 FOR UPDATE SKIP LOCKED)sql";
 
-// $1 the claimed message ids, oldest first; $2 the round's recipient budget. `walk` visits them in
-// that order while budget is left and takes each one's next recipients: the next slice of its
-// list, or its next subscribers in uid order past its cursor (each page is read once, and only as
-// far as the budget reaches). The sequence rows are upserted in uid order, which is the order
-// every round locks them in; each recipient gets its uid's next cmd_seqs in (cmd, recipient)
-// order. A cmd to subscribers moves its cursor to the last uid taken and stays pending while its
-// group has a subscriber past it, seen in the same snapshot as the page. Returns the new entries
-// in (cmd, recipient) order.
+// The walked cmds in claim order ($1), each with its next recipients: the next $2 of its list, or
+// (to subscribers) the uids $3[$4:$5], and its new cursor ($6) and pending ($7). The sequence rows
+// are upserted in uid order, which is the order every round locks them in; each recipient gets its
+// uid's next cmd_seqs in (cmd, recipient) order. Returns the new entries in that order.
 constexpr char kExpand[] = R"sql(
-WITH RECURSIVE claimed AS (
-  SELECT t.ord, c.message_id, c.channel_key, c.created_ms, c.to_subscribers, c.recipients,
-         c.expanded, c.expanded_after
-  FROM unnest($1::bigint[]) WITH ORDINALITY AS t(message_id, ord)
+WITH walked AS (
+  SELECT t.ord, c.message_id, c.created_ms, t.expanded_after, t.pending,
+         CASE WHEN c.to_subscribers THEN ($3::text[])[t.first:t.last]
+              ELSE c.recipients[c.expanded + 1:c.expanded + t.listed] END AS uids
+  FROM unnest($1::bigint[], $2::int[], $4::int[], $5::int[], $6::text[], $7::boolean[])
+       WITH ORDINALITY AS t(message_id, listed, first, last, expanded_after, pending, ord)
   JOIN message.cmd_messages c ON c.message_id = t.message_id
-), walk AS (
-  SELECT 0::bigint AS ord, $2::int AS budget, '{}'::text[] AS uids
-  UNION ALL
-  SELECT c.ord, w.budget - cardinality(p.uids), p.uids
-  FROM walk w
-  JOIN claimed c ON c.ord = w.ord + 1
-  CROSS JOIN LATERAL (SELECT CASE WHEN c.to_subscribers
-    THEN ARRAY()sql" IM_SUBSCRIBERS_PAST("c.expanded_after") R"sql( ORDER BY s.uid LIMIT w.budget)
-    ELSE c.recipients[c.expanded + 1:c.expanded + w.budget] END AS uids) p
-  WHERE w.budget > 0
 ), r AS (
-  SELECT u.uid, c.message_id, c.created_ms, w.ord, u.pos
-  FROM walk w
-  JOIN claimed c ON c.ord = w.ord
+  SELECT u.uid, w.message_id, w.created_ms, w.ord, u.pos
+  FROM walked w
   CROSS JOIN LATERAL unnest(w.uids) WITH ORDINALITY AS u(uid, pos)
 ), counts AS (
   SELECT uid, count(*) AS n FROM r GROUP BY uid
@@ -70,23 +75,15 @@ WITH RECURSIVE claimed AS (
   FROM r JOIN counts USING (uid) JOIN seqs USING (uid)
 ), progress AS (
   UPDATE message.cmd_messages c
-  SET expanded = c.expanded + cardinality(w.uids),
-      expanded_after = CASE WHEN c.to_subscribers
-                            THEN COALESCE(w.uids[cardinality(w.uids)], c.expanded_after)
-                            ELSE c.expanded_after END,
-      pending = CASE WHEN c.to_subscribers
-                     THEN EXISTS ()sql" IM_SUBSCRIBERS_PAST(
-    "COALESCE(w.uids[cardinality(w.uids)], c.expanded_after)") R"sql()
-                     ELSE c.expanded + cardinality(w.uids) < cardinality(c.recipients) END
-  FROM walk w JOIN claimed walked ON walked.ord = w.ord
-  WHERE c.message_id = walked.message_id
+  SET expanded = c.expanded + cardinality(w.uids), expanded_after = w.expanded_after,
+      pending = w.pending
+  FROM walked w
+  WHERE c.message_id = w.message_id
 ), inserted AS (
   INSERT INTO message.cmd_inbox (uid, cmd_seq, message_id, created_ms)
   SELECT uid, cmd_seq, message_id, created_ms FROM numbered
 )
 SELECT ord, uid, cmd_seq FROM numbered ORDER BY ord, pos)sql";
-
-#undef IM_SUBSCRIBERS_PAST
 
 // Device registration and trimming of a uid exclude each other (shared vs exclusive advisory
 // lock), so a trim either sees a new device's row or happens before that device reads anything.
@@ -172,22 +169,128 @@ StoredCmd CmdFromRow(const pqxx::row& row, int first) {
   return cmd;
 }
 
+// A claimed cmd's progress, and what this round takes of it.
+struct Step {
+  bool to_subscribers = false;
+  int64_t expanded = 0;
+  std::string expanded_after;
+  int64_t listed = 0;
+  // Taken this round: how many of the list, or which subscribers.
+  int64_t take = 0;
+  std::vector<std::string> subscribers;
+  bool pending = false;
+};
+
 }  // namespace
+
+CmdStore::CmdStore(PostgresPool* pg, ChannelStore* channels) : pg_(pg), channels_(channels) {
+  // The statement of every send batch with cmds that dedupes.
+  pg_->Prepare({kFindCmds});
+}
+
+PgRead CmdStore::FindCmdsRead(const std::vector<SenderKey>& keys,
+                              std::vector<std::optional<StoredMessage>>* found) const {
+  return FindBySenderKeys(kFindCmds, keys, found);
+}
+
+absl::StatusOr<std::vector<InsertOutcome>> CmdStore::InsertCmds(
+    const std::vector<CmdInsert>& cmds) {
+  std::vector<InsertOutcome> outcomes(cmds.size());
+  if (cmds.empty()) return outcomes;
+  std::vector<int64_t> ids, created;
+  std::vector<int> firsts, lasts;
+  std::vector<std::string> channel_keys, from_uids, from_devices, client_msg_nos, recipients;
+  std::vector<std::string> to_subscribers;
+  std::vector<const std::string*> payloads;
+  std::vector<const StoredMessage*> row_ptrs;
+  for (const CmdInsert& cmd : cmds) {
+    const StoredMessage& m = cmd.message;
+    ids.push_back(static_cast<int64_t>(m.message_id));
+    channel_keys.push_back(m.channel_key);
+    from_uids.push_back(m.from_uid);
+    from_devices.push_back(cmd.from_device_id);
+    client_msg_nos.push_back(m.client_msg_no);
+    payloads.push_back(&m.payload);
+    created.push_back(m.created_ms);
+    firsts.push_back(static_cast<int>(recipients.size()) + 1);
+    recipients.insert(recipients.end(), cmd.recipients.begin(), cmd.recipients.end());
+    lasts.push_back(static_cast<int>(recipients.size()));
+    to_subscribers.push_back(cmd.to_subscribers ? "true" : "false");
+    row_ptrs.push_back(&m);
+  }
+  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    absl::flat_hash_map<int64_t, size_t> index;
+    for (size_t i = 0; i < cmds.size(); ++i) index[ids[i]] = i;
+    for (InsertOutcome& outcome : outcomes) {
+      outcome = InsertOutcome{};
+      outcome.kind = InsertOutcome::Kind::kSuperseded;
+    }
+    for (const auto& row :
+         tx.exec_params(kInsertCmds, PgIntArray(ids), PgArray(channel_keys), PgArray(from_uids),
+                        PgArray(from_devices), PgArray(client_msg_nos), ByteaArray(payloads),
+                        PgIntArray(created), PgIntArray(firsts), PgIntArray(lasts),
+                        PgArray(recipients), PgArray(to_subscribers))) {
+      outcomes[index[row[0].as<int64_t>()]].kind = InsertOutcome::Kind::kInserted;
+    }
+    ResolveSkipped(tx, kFindCmds, row_ptrs, &outcomes);
+    tx.commit();
+  });
+  if (!status.ok()) return status;
+  return outcomes;
+}
 
 absl::StatusOr<ExpansionRound> CmdStore::Expand(size_t max_cmds, size_t max_recipients) {
   ExpansionRound round;
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     round = ExpansionRound{};
     pqxx::work tx(conn);
-    std::vector<int64_t> ids;
+    std::vector<Step> steps;
     for (const auto& row : tx.exec_params(kClaimPending, static_cast<int64_t>(max_cmds))) {
-      ExpandedCmd& cmd = round.cmds.emplace_back();
-      cmd.cmd = CmdFromRow(row, 0);
-      ids.push_back(static_cast<int64_t>(cmd.cmd.message_id));
+      round.cmds.emplace_back().cmd = CmdFromRow(row, 0);
+      Step& step = steps.emplace_back();
+      step.to_subscribers = row[7].as<bool>();
+      step.expanded = row[8].as<int64_t>();
+      step.expanded_after = row[9].as<std::string>();
+      step.listed = row[10].as<int64_t>();
     }
-    if (ids.empty()) return;
-    for (const auto& row :
-         tx.exec_params(kExpand, PgIntArray(ids), static_cast<int64_t>(max_recipients))) {
+    if (steps.empty()) return;
+    // Walks the cmds in claim order while budget is left. A cmd to subscribers reads one uid past
+    // its share, which says whether it stays pending, from the same snapshot as the page.
+    int64_t budget = static_cast<int64_t>(max_recipients);
+    size_t walked = 0;
+    for (; walked < steps.size() && budget > 0; ++walked) {
+      Step& step = steps[walked];
+      if (step.to_subscribers) {
+        step.subscribers =
+            channels_->SubscribersPast(tx, round.cmds[walked].cmd.channel_key, step.expanded_after,
+                                       static_cast<size_t>(budget) + 1);
+        step.pending = static_cast<int64_t>(step.subscribers.size()) > budget;
+        if (step.pending) step.subscribers.resize(static_cast<size_t>(budget));
+        if (!step.subscribers.empty()) step.expanded_after = step.subscribers.back();
+        step.take = static_cast<int64_t>(step.subscribers.size());
+      } else {
+        step.take = std::min(budget, step.listed - step.expanded);
+        step.pending = step.expanded + step.take < step.listed;
+      }
+      budget -= step.take;
+    }
+    std::vector<int64_t> ids, listed;
+    std::vector<int> firsts, lasts;
+    std::vector<std::string> subscribers, cursors, pending;
+    for (size_t i = 0; i < walked; ++i) {
+      const Step& step = steps[i];
+      ids.push_back(static_cast<int64_t>(round.cmds[i].cmd.message_id));
+      listed.push_back(step.to_subscribers ? 0 : step.take);
+      firsts.push_back(static_cast<int>(subscribers.size()) + 1);
+      subscribers.insert(subscribers.end(), step.subscribers.begin(), step.subscribers.end());
+      lasts.push_back(static_cast<int>(subscribers.size()));
+      cursors.push_back(step.expanded_after);
+      pending.push_back(step.pending ? "true" : "false");
+    }
+    for (const auto& row : tx.exec_params(kExpand, PgIntArray(ids), PgIntArray(listed),
+                                          PgArray(subscribers), PgIntArray(firsts),
+                                          PgIntArray(lasts), PgArray(cursors), PgArray(pending))) {
       ExpandedCmd& cmd = round.cmds[row[0].as<size_t>() - 1];
       cmd.uids.push_back(row[1].as<std::string>());
       cmd.cmd_seqs.push_back(row[2].as<int64_t>());

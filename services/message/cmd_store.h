@@ -1,16 +1,30 @@
-// All SQL of the cmd inboxes (seed 004) after the send transaction: expanding stored cmds into
-// per-recipient inbox rows, reading and acking a device's cursor, and the retention sweep. Calls
-// block on Postgres; run them on a worker or the expander's thread.
+// All SQL of cmd (sync_once) messages and their inboxes (seed 004): storing a sent cmd with its
+// recipient list, expanding stored cmds into per-recipient inbox rows, reading and acking a
+// device's cursor, and the retention sweep. The tables are cmd_messages, cmd_users, cmd_inbox and
+// cmd_devices; the subscribers of a cmd's group come from ChannelStore, read in the expansion's
+// transaction. Calls block on Postgres; run them on a worker, a lane or the expander's thread.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/postgres_pool.h"
+#include "services/message/channel_store.h"
+#include "services/message/stored_message.h"
 
 namespace im::message {
+
+// A cmd message and the uids whose inboxes get it: `recipients`, or with to_subscribers the
+// subscribers of its (GROUP) channel as the cmd expander pages them after the ack.
+struct CmdInsert {
+  StoredMessage message;
+  std::string from_device_id;
+  bool to_subscribers = false;
+  std::vector<std::string> recipients;
+};
 
 // A stored cmd message as it is pushed and synced.
 struct StoredCmd {
@@ -59,14 +73,27 @@ struct CmdSweep {
 
 class CmdStore {
  public:
-  explicit CmdStore(PostgresPool* pg) : pg_(pg) {}
+  // Registers the store's hot statements with `pg` (PostgresPool::Prepare). `channels` gives the
+  // subscribers of cmds to a group.
+  CmdStore(PostgresPool* pg, ChannelStore* channels);
+
+  // The read of the stored cmd for each key (FindBySenderKeys; seq 0), for the caller to run with
+  // others (PostgresPool::RunReads). `keys` must not be empty.
+  PgRead FindCmdsRead(const std::vector<SenderKey>& keys,
+                      std::vector<std::optional<StoredMessage>>* found) const;
+
+  // Inserts cmd messages with their recipient lists, pending expansion (services/message/
+  // cmd_expander.h), in one statement; no per-recipient rows, so the cost does not grow with the
+  // recipients beyond storing their list. A row whose sender key is taken is a kDuplicate.
+  absl::StatusOr<std::vector<InsertOutcome>> InsertCmds(const std::vector<CmdInsert>& cmds);
 
   // One transaction: claims up to `max_cmds` pending cmds, oldest first, skipping those another
   // round holds; gives the next up to `max_recipients` of their recipients (in cmd order; for a
-  // cmd to subscribers, the group's subscribers past its uid cursor, read now) inbox rows with
-  // the next cmd_seqs of each uid (sequence rows locked in uid order, so concurrent rounds cannot
-  // deadlock, and held to commit, so a uid's cmd_seqs commit in increasing order); advances the
-  // cmds' progress (count, uid cursor, pending); commits. Nothing is changed when it fails.
+  // cmd to subscribers, the group's subscribers past its uid cursor, read now through
+  // ChannelStore::SubscribersPast in this transaction) inbox rows with the next cmd_seqs of each
+  // uid (sequence rows locked in uid order, so concurrent rounds cannot deadlock, and held to
+  // commit, so a uid's cmd_seqs commit in increasing order); advances the cmds' progress (count,
+  // uid cursor, pending); commits. Nothing is changed when it fails.
   absl::StatusOr<ExpansionRound> Expand(size_t max_cmds, size_t max_recipients);
 
   // Registers the device (or marks it seen at now_ms) and returns its entries with cmd_seq above
@@ -87,6 +114,7 @@ class CmdStore {
 
  private:
   PostgresPool* pg_;
+  ChannelStore* channels_;
 };
 
 }  // namespace im::message

@@ -44,8 +44,8 @@ ABSL_FLAG(absl::Duration, conversation_timeout, absl::Seconds(3),
           "UNAVAILABLE.");
 ABSL_FLAG(int, send_lanes, 2,
           "Send lanes: threads that each batch the sends of their share of the channels (and as "
-          "many fan-out workers). Fewer lanes make larger batches and cost less CPU per message; "
-          "keep the gateways' --send_shards equal to it.");
+          "many fan-out workers). Fewer lanes make larger batches and cost less CPU per message. "
+          "Every Send answer carries it, and the gateways keep one send shard per lane.");
 ABSL_FLAG(int, send_max_batch, 512, "Most messages one lane commits as one batch.");
 ABSL_FLAG(int, send_max_queue, 100000,
           "Messages waiting per lane; beyond it sends fail at once with UNAVAILABLE.");
@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   im::message::IdGenerator ids(lease->get());
   im::message::ChannelStore channel_store(&runtime.postgres());
   im::message::MessageStore message_store(&runtime.postgres());
+  im::message::CmdStore cmd_store(&runtime.postgres(), &channel_store);
   im::message::SequenceClient sequence(
       grpc::CreateChannel(sequence_addr, grpc::InsecureChannelCredentials()),
       absl::GetFlag(FLAGS_sequence_timeout));
@@ -117,13 +118,12 @@ int main(int argc, char** argv) {
                               .max_queue = static_cast<size_t>(fanout_queue),
                               .max_queue_bytes = static_cast<size_t>(fanout_queue_bytes)},
                              *registry);
-  im::message::CmdStore cmd_store(&runtime.postgres());
   im::message::CmdExpander expander(
       &cmd_store, &fanout, {.batch = static_cast<size_t>(cmd_batch), .poll = cmd_poll}, *registry);
   im::message::CmdSweeper sweeper(&cmd_store, {.retention = cmd_retention, .interval = cmd_sweep});
-  im::message::SendProcessor processor(&channel_store, &message_store, &sequence, &conversations,
-                                       &ids,
-                                       {.max_payload_bytes = static_cast<size_t>(max_payload)});
+  im::message::SendProcessor processor(
+      {&runtime.postgres(), &channel_store, &message_store, &cmd_store}, &sequence, &conversations,
+      &ids, {.max_payload_bytes = static_cast<size_t>(max_payload)});
   im::message::SendPipeline pipeline(&processor, &fanout, &conversations,
                                      {.lanes = lanes,
                                       .max_batch = static_cast<size_t>(max_batch),

@@ -15,6 +15,7 @@ grpc::ServerUnaryReactor* MessageGrpcService::Send(grpc::CallbackServerContext* 
                                   absl::StrCat("Send takes 1..", options_.max_items, " items")));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  response->set_send_lanes(static_cast<uint32_t>(pipeline_->lanes()));
   pipeline_->Submit({request->items().begin(), request->items().end()},
                     [reactor, response](std::vector<v1::SendResult> results) {
                       for (v1::SendResult& result : results) {

@@ -1,6 +1,6 @@
-// gRPC face of MessageService: Send goes to the send pipeline and finishes from its lane thread;
-// reads (history, heads, read positions) run on the worker pool; Notify is queued for fan-out. No
-// logic lives here.
+// gRPC face of MessageService: Send goes to the send pipeline and finishes from its lane thread,
+// its answer carrying the pipeline's lane count; reads (history, heads, read positions) run on the
+// worker pool; Notify is queued for fan-out. No logic lives here.
 #pragma once
 
 #include "common/worker_pool.h"

@@ -2,16 +2,10 @@
 
 #include <algorithm>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
 
 namespace im::message {
 namespace {
-
-// Bit 0 of messages.flags.
-constexpr int kFlagRedDot = 1;
 
 #define IM_MESSAGE_COLUMNS                                                                        \
   "m.channel_key, m.seq, m.message_id, m.from_uid, m.client_msg_no, m.red_dot_ordinal, m.flags, " \
@@ -23,14 +17,6 @@ FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel_key
                                                                      client_msg_no, i)
 JOIN message.messages m ON m.channel_key = t.channel_key AND m.from_uid = t.from_uid
                        AND m.client_msg_no = t.client_msg_no)sql"};
-
-constexpr PgStatement kFindCmds{"message_find_cmds", R"sql(
-SELECT t.i, m.channel_key, 0, m.message_id, m.from_uid, m.client_msg_no, 0, 0, m.payload,
-       m.created_ms
-FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(channel_key, from_uid,
-                                                                     client_msg_no, i)
-JOIN message.cmd_messages m ON m.channel_key = t.channel_key AND m.from_uid = t.from_uid
-                           AND m.client_msg_no = t.client_msg_no)sql"};
 
 // Advisory locks on the batch's channels, taken in one order by every committer, so concurrent
 // batches serialize per channel without deadlocks. The key space is this table's.
@@ -150,22 +136,6 @@ SELECT pos.seq,
      WHERE m.channel_key = $1 AND m.seq > pos.seq AND m.from_uid = $2 AND m.red_dot_ordinal > 0)
 FROM pos)sql"};
 
-// Recipients: a slice of the flat $10 array, or (to_subscribers) none yet: the expander pages the
-// channel's subscribers after the ack, so the send costs the same for any group size.
-constexpr char kInsertCmds[] = R"sql(
-INSERT INTO message.cmd_messages (message_id, channel_key, from_uid, from_device_id,
-                                  client_msg_no, payload, created_ms, recipients, to_subscribers,
-                                  pending)
-SELECT t.message_id, t.channel_key, t.from_uid, t.from_device_id, t.client_msg_no, t.payload,
-       t.created_ms, ($10::text[])[t.first:t.last], t.to_subscribers,
-       t.to_subscribers OR t.last >= t.first
-FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
-            $7::bigint[], $8::int[], $9::int[], $11::boolean[])
-     AS t(message_id, channel_key, from_uid, from_device_id, client_msg_no, payload, created_ms,
-          first, last, to_subscribers)
-ON CONFLICT DO NOTHING
-RETURNING message_id)sql";
-
 constexpr PgStatement kMaxSeq{"message_max_seq", R"sql(
 SELECT COALESCE(max(seq), 0) FROM message.messages WHERE channel_key = $1)sql"};
 
@@ -187,109 +157,17 @@ FROM message.messages m WHERE m.channel_key = $1 AND m.message_id = ANY($2::bigi
 
 #undef IM_MESSAGE_COLUMNS
 
-// A bytea[] literal in hex format, e.g. {"\\x0aff"}.
-std::string ByteaArray(const std::vector<const std::string*>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    absl::StrAppend(&out, "\"\\\\x", absl::BytesToHexString(*values[i]), "\"");
-  }
-  out.push_back('}');
-  return out;
-}
-
-// Columns as in IM_MESSAGE_COLUMNS, starting at column `first` (after a leading ordinal column by
-// default).
-StoredMessage FromRow(const pqxx::row& row, int first = 1) {
-  StoredMessage m;
-  m.channel_key = row[first].as<std::string>();
-  m.seq = row[first + 1].as<int64_t>();
-  m.message_id = static_cast<uint64_t>(row[first + 2].as<int64_t>());
-  m.from_uid = row[first + 3].as<std::string>();
-  m.client_msg_no = row[first + 4].as<std::string>();
-  m.red_dot_ordinal = row[first + 5].as<int64_t>();
-  m.red_dot = (row[first + 6].as<int>() & kFlagRedDot) != 0;
-  m.payload = pqxx::binarystring(row[first + 7]).str();
-  m.created_ms = row[first + 8].as<int64_t>();
-  return m;
-}
-
-struct KeyArrays {
-  std::string channel_keys, from_uids, client_msg_nos;
-};
-
-KeyArrays ToArrays(const std::vector<SenderKey>& keys) {
-  std::vector<std::string> channel_keys, from_uids, client_msg_nos;
-  for (const SenderKey& key : keys) {
-    channel_keys.push_back(key.channel_key);
-    from_uids.push_back(key.from_uid);
-    client_msg_nos.push_back(key.client_msg_no);
-  }
-  return {PgArray(channel_keys), PgArray(from_uids), PgArray(client_msg_nos)};
-}
-
-std::vector<std::optional<StoredMessage>> Find(pqxx::transaction_base& tx, const PgStatement& find,
-                                               const std::vector<SenderKey>& keys) {
-  std::vector<std::optional<StoredMessage>> out(keys.size());
-  if (keys.empty()) return out;
-  const KeyArrays arrays = ToArrays(keys);
-  for (const auto& row :
-       tx.exec_prepared(find.name, arrays.channel_keys, arrays.from_uids, arrays.client_msg_nos)) {
-    out[row[0].as<size_t>() - 1] = FromRow(row);
-  }
-  return out;
-}
-
-SenderKey KeyOf(const StoredMessage& m) { return {m.channel_key, m.from_uid, m.client_msg_no}; }
-
-// Resolves rows the insert skipped: a committed send with the same key makes it a duplicate.
-void ResolveSkipped(pqxx::transaction_base& tx, const PgStatement& find,
-                    const std::vector<const StoredMessage*>& rows,
-                    std::vector<InsertOutcome>* outcomes) {
-  std::vector<size_t> skipped;
-  std::vector<SenderKey> keys;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if ((*outcomes)[i].kind == InsertOutcome::Kind::kSuperseded) {
-      skipped.push_back(i);
-      keys.push_back(KeyOf(*rows[i]));
-    }
-  }
-  const std::vector<std::optional<StoredMessage>> found = Find(tx, find, keys);
-  for (size_t j = 0; j < skipped.size(); ++j) {
-    if (!found[j].has_value()) continue;
-    (*outcomes)[skipped[j]].kind = InsertOutcome::Kind::kDuplicate;
-    (*outcomes)[skipped[j]].existing = found[j];
-  }
-}
-
 }  // namespace
 
 MessageStore::MessageStore(PostgresPool* pg) : pg_(pg) {
-  pg_->Prepare({kFindMessages, kFindCmds, kLockChannels, kInsertMessages, kHaveHeads, kNow, kHeads,
+  pg_->Prepare({kFindMessages, kLockChannels, kInsertMessages, kHaveHeads, kNow, kHeads,
                 kHeadsWithMessages, kHeadPositions, kReadPosition, kMaxSeq, kRangeAscending,
                 kRangeDescending, kBySeqs, kByIds});
 }
 
-absl::StatusOr<std::vector<std::optional<StoredMessage>>> MessageStore::FindMessages(
-    const std::vector<SenderKey>& keys) {
-  std::vector<std::optional<StoredMessage>> out;
-  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    out = Find(tx, kFindMessages, keys);
-  });
-  if (!status.ok()) return status;
-  return out;
-}
-
-absl::StatusOr<std::vector<std::optional<StoredMessage>>> MessageStore::FindCmds(
-    const std::vector<SenderKey>& keys) {
-  std::vector<std::optional<StoredMessage>> out;
-  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    out = Find(tx, kFindCmds, keys);
-  });
-  if (!status.ok()) return status;
-  return out;
+PgRead MessageStore::FindMessagesRead(const std::vector<SenderKey>& keys,
+                                      std::vector<std::optional<StoredMessage>>* found) const {
+  return FindBySenderKeys(kFindMessages, keys, found);
 }
 
 absl::StatusOr<std::vector<InsertOutcome>> MessageStore::InsertMessages(
@@ -338,20 +216,16 @@ absl::StatusOr<std::vector<InsertOutcome>> MessageStore::InsertMessages(
   return outcomes;
 }
 
-absl::StatusOr<std::vector<bool>> MessageStore::HaveHeads(
-    const std::vector<std::string>& channel_keys) {
-  std::vector<bool> out(channel_keys.size(), false);
-  if (channel_keys.empty()) return out;
-  absl::flat_hash_set<std::string> found;
-  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    for (const auto& row : tx.exec_prepared(kHaveHeads.name, PgArray(channel_keys))) {
-      found.insert(row[0].as<std::string>());
-    }
-  });
-  if (!status.ok()) return status;
-  for (size_t i = 0; i < channel_keys.size(); ++i) out[i] = found.contains(channel_keys[i]);
-  return out;
+PgRead MessageStore::HaveHeadsRead(const std::vector<std::string>& channel_keys,
+                                   std::vector<bool>* have) const {
+  return {{kHaveHeads, {PgArray(channel_keys)}}, [channel_keys, have](const pqxx::result& rows) {
+            absl::flat_hash_set<std::string> found;
+            for (const auto& row : rows) found.insert(row[0].as<std::string>());
+            have->assign(channel_keys.size(), false);
+            for (size_t i = 0; i < channel_keys.size(); ++i) {
+              (*have)[i] = found.contains(channel_keys[i]);
+            }
+          }};
 }
 
 absl::StatusOr<HeadsRead> MessageStore::ReadHeads(const std::vector<std::string>& channel_keys,
@@ -378,7 +252,8 @@ absl::StatusOr<HeadsRead> MessageStore::ReadHeads(const std::vector<std::string>
       head.red_dots = row[4].as<int64_t>();
       head.own_red_dots = row[5].as<int64_t>();
       head.activity_ms = row[6].as<int64_t>();
-      if (newest_count > 0 && !row[7].is_null()) head.newest.push_back(FromRow(row, 7));
+      if (newest_count > 0 && !row[7].is_null())
+        head.newest.push_back(StoredMessageFromRow(row, 7));
     }
   });
   if (!status.ok()) return status;
@@ -418,53 +293,6 @@ absl::StatusOr<PositionRead> MessageStore::ReadPosition(const std::string& chann
   return position;
 }
 
-absl::StatusOr<std::vector<InsertOutcome>> MessageStore::InsertCmds(
-    const std::vector<CmdInsert>& cmds) {
-  std::vector<InsertOutcome> outcomes(cmds.size());
-  if (cmds.empty()) return outcomes;
-  std::vector<int64_t> ids, created;
-  std::vector<int> firsts, lasts;
-  std::vector<std::string> channel_keys, from_uids, from_devices, client_msg_nos, recipients;
-  std::vector<std::string> to_subscribers;
-  std::vector<const std::string*> payloads;
-  std::vector<const StoredMessage*> row_ptrs;
-  for (const CmdInsert& cmd : cmds) {
-    const StoredMessage& m = cmd.message;
-    ids.push_back(static_cast<int64_t>(m.message_id));
-    channel_keys.push_back(m.channel_key);
-    from_uids.push_back(m.from_uid);
-    from_devices.push_back(cmd.from_device_id);
-    client_msg_nos.push_back(m.client_msg_no);
-    payloads.push_back(&m.payload);
-    created.push_back(m.created_ms);
-    firsts.push_back(static_cast<int>(recipients.size()) + 1);
-    recipients.insert(recipients.end(), cmd.recipients.begin(), cmd.recipients.end());
-    lasts.push_back(static_cast<int>(recipients.size()));
-    to_subscribers.push_back(cmd.to_subscribers ? "true" : "false");
-    row_ptrs.push_back(&m);
-  }
-  absl::Status status = pg_->Run([&](pqxx::connection& conn) {
-    pqxx::work tx(conn);
-    absl::flat_hash_map<int64_t, size_t> index;
-    for (size_t i = 0; i < cmds.size(); ++i) index[ids[i]] = i;
-    for (InsertOutcome& outcome : outcomes) {
-      outcome = InsertOutcome{};
-      outcome.kind = InsertOutcome::Kind::kSuperseded;
-    }
-    for (const auto& row :
-         tx.exec_params(kInsertCmds, PgIntArray(ids), PgArray(channel_keys), PgArray(from_uids),
-                        PgArray(from_devices), PgArray(client_msg_nos), ByteaArray(payloads),
-                        PgIntArray(created), PgIntArray(firsts), PgIntArray(lasts),
-                        PgArray(recipients), PgArray(to_subscribers))) {
-      outcomes[index[row[0].as<int64_t>()]].kind = InsertOutcome::Kind::kInserted;
-    }
-    ResolveSkipped(tx, kFindCmds, row_ptrs, &outcomes);
-    tx.commit();
-  });
-  if (!status.ok()) return status;
-  return outcomes;
-}
-
 absl::StatusOr<RangeRead> MessageStore::ReadRange(const std::string& channel_key, int64_t from_seq,
                                                   int64_t to_seq, uint32_t limit,
                                                   bool newest_first) {
@@ -476,7 +304,7 @@ absl::StatusOr<RangeRead> MessageStore::ReadRange(const std::string& channel_key
     for (const auto& row :
          tx.exec_prepared(newest_first ? kRangeDescending.name : kRangeAscending.name, channel_key,
                           from_seq, to_seq, limit)) {
-      read.messages.push_back(FromRow(row));
+      read.messages.push_back(StoredMessageFromRow(row, 1));
     }
     tx.commit();
   });
@@ -491,7 +319,7 @@ absl::StatusOr<std::vector<StoredMessage>> MessageStore::GetBySeqs(
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
     for (const auto& row : tx.exec_prepared(kBySeqs.name, channel_key, PgIntArray(seqs))) {
-      out.push_back(FromRow(row));
+      out.push_back(StoredMessageFromRow(row, 1));
     }
   });
   if (!status.ok()) return status;
@@ -505,7 +333,7 @@ absl::StatusOr<std::vector<StoredMessage>> MessageStore::GetByIds(
   absl::Status status = pg_->Run([&](pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
     for (const auto& row : tx.exec_prepared(kByIds.name, channel_key, PgIntArray(signed_ids))) {
-      out.push_back(FromRow(row));
+      out.push_back(StoredMessageFromRow(row, 1));
     }
   });
   if (!status.ok()) return status;

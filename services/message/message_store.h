@@ -1,6 +1,7 @@
-// All SQL about message history and cmd (sync_once) messages in the `message` schema. Batches
-// travel as arrays, so a batch is one statement. Calls block on Postgres; run them on a worker or
-// lane thread.
+// All SQL of channel history in the `message` schema: the messages and the heads that sum them up
+// (channel_heads, sender_heads), which the insert keeps in the same statement under the channel's
+// lock. Batches travel as arrays, so a batch is one statement. Calls block on Postgres; run them on
+// a worker or lane thread.
 #pragma once
 
 #include <cstdint>
@@ -10,57 +11,9 @@
 
 #include "absl/status/statusor.h"
 #include "common/postgres_pool.h"
+#include "services/message/stored_message.h"
 
 namespace im::message {
-
-// A message row. For cmd messages seq and red_dot_ordinal are 0.
-struct StoredMessage {
-  std::string channel_key;
-  int64_t seq = 0;
-  uint64_t message_id = 0;
-  std::string from_uid;
-  std::string client_msg_no;
-  int64_t red_dot_ordinal = 0;
-  bool red_dot = false;
-  std::string payload;
-  int64_t created_ms = 0;
-};
-
-// What identifies one send (DESIGN.md invariant 4).
-struct SenderKey {
-  std::string channel_key;
-  std::string from_uid;
-  std::string client_msg_no;
-};
-
-// A cmd message and the uids whose inboxes get it: `recipients`, or with to_subscribers the
-// subscribers of its (GROUP) channel as the cmd expander pages them after the ack.
-struct CmdInsert {
-  StoredMessage message;
-  std::string from_device_id;
-  bool to_subscribers = false;
-  std::vector<std::string> recipients;
-};
-
-// The fate of one row of an insert batch.
-struct InsertOutcome {
-  enum class Kind {
-    kInserted,
-    // Another send with the same sender key was committed first; `existing` is it.
-    kDuplicate,
-    // A later seq of the channel was committed first (only when replicas race): nothing stored,
-    // the send may be retried.
-    kSuperseded,
-  };
-  Kind kind = Kind::kInserted;
-  std::optional<StoredMessage> existing;
-  // History messages only, when inserted: the red_dot_ordinal given to the row (0 unless red_dot),
-  // and the counters at the row as its sender's read position (im.message.v1.ReadPosition at its
-  // seq): the channel's red-dot messages up to and including it, and of them the sender's own.
-  int64_t red_dot_ordinal = 0;
-  int64_t red_dots = 0;
-  int64_t own_red_dots = 0;
-};
 
 // A page of history and the highest committed seq of the channel, read from one snapshot.
 struct RangeRead {
@@ -97,13 +50,10 @@ class MessageStore {
   // Registers the store's hot statements with `pg` (PostgresPool::Prepare).
   explicit MessageStore(PostgresPool* pg);
 
-  // The stored history message for each key, if any.
-  absl::StatusOr<std::vector<std::optional<StoredMessage>>> FindMessages(
-      const std::vector<SenderKey>& keys);
-
-  // The stored cmd message for each key, if any.
-  absl::StatusOr<std::vector<std::optional<StoredMessage>>> FindCmds(
-      const std::vector<SenderKey>& keys);
+  // The read of the stored history message for each key (FindBySenderKeys), for the caller to
+  // run with others (PostgresPool::RunReads). `keys` must not be empty.
+  PgRead FindMessagesRead(const std::vector<SenderKey>& keys,
+                          std::vector<std::optional<StoredMessage>>* found) const;
 
   // Inserts the rows and moves their channels' heads in one transaction and one round trip. Commits
   // of one channel are serialized and a row whose channel already has a higher seq is not inserted
@@ -114,8 +64,9 @@ class MessageStore {
   // rows' own red_dot_ordinal is ignored.
   absl::StatusOr<std::vector<InsertOutcome>> InsertMessages(const std::vector<StoredMessage>& rows);
 
-  // For each channel key, whether it has a head (a stored message). Heads are never removed.
-  absl::StatusOr<std::vector<bool>> HaveHeads(const std::vector<std::string>& channel_keys);
+  // The read of whether each channel key has a head (a stored message), into (*have)[i], for the
+  // caller to run with others. Heads are never removed. `channel_keys` must not be empty.
+  PgRead HaveHeadsRead(const std::vector<std::string>& channel_keys, std::vector<bool>* have) const;
 
   // The heads of the channels as `viewer_uid` sees them, in key order, from one snapshot. With
   // newest_count > 0, also up to that many newest messages with seq above hidden_to_seqs[i].
@@ -135,11 +86,6 @@ class MessageStore {
   absl::StatusOr<PositionRead> ReadPosition(const std::string& channel_key,
                                             const std::string& viewer_uid, int64_t read_seq,
                                             uint32_t unread);
-
-  // Inserts cmd messages with their recipient lists, pending expansion (services/message/
-  // cmd_expander.h), in one statement; no per-recipient rows, so the cost does not grow with the
-  // recipients beyond storing their list. A row whose sender key is taken is a kDuplicate.
-  absl::StatusOr<std::vector<InsertOutcome>> InsertCmds(const std::vector<CmdInsert>& cmds);
 
   // Up to `limit` messages of the channel with seq in [from_seq, to_seq]: the lowest ones
   // (newest_first = false) or the highest ones, always returned in ascending seq order, and the

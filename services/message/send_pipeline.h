@@ -1,12 +1,14 @@
 // The threads of the send path. Items are queued on one of N lanes by channel key, so a channel's
 // items are processed in arrival order by one thread; each lane takes everything queued (up to a
-// batch), runs it through SendProcessor (one membership query, one seq call, one insert for the
+// batch), runs it through SendProcessor (one round trip of reads, one seq call, one insert for the
 // whole batch), completes the callers, and only then hands the batch to fan-out, moves the
 // senders' read positions (queued for ConversationClient's next AdvanceReads) and wakes the cmd
 // expander.
 // Callers never wait on a thread of their own: `done` runs on the lane thread. Each batch's size
 // and the time of each of its stages go to histograms, so a latency can be taken apart in
-// production.
+// production, and so does the number of lanes each Submit was spread over: a call waits for the
+// slowest of its lanes, so a caller that batches by channel (the gateway) shards by lanes() and
+// LaneOfChannel, and each of its calls takes one lane.
 //
 //   SendPipeline pipeline(&processor, &fanout, &conversations, {.lanes = 4}, registry);
 //   pipeline.Submit(items, [reactor, response](std::vector<SendResult> results) { ... });
@@ -61,8 +63,9 @@ class SendPipeline {
   // Queues notifications for fan-out on their channels' lanes.
   void Notify(std::vector<FanoutItem> items);
 
-  // The lane of a channel key.
+  // The lane of a channel key, and how many lanes there are.
   size_t LaneFor(const std::string& channel_key) const;
+  size_t lanes() const { return lanes_.size(); }
 
  private:
   struct Call;
@@ -90,10 +93,10 @@ class SendPipeline {
   const Options options_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   prometheus::Histogram& batch_items_;
+  prometheus::Histogram& call_lanes_;
   prometheus::Family<prometheus::Histogram>& stage_seconds_;
   prometheus::Histogram& queued_seconds_;
-  prometheus::Histogram& membership_seconds_;
-  prometheus::Histogram& dedupe_seconds_;
+  prometheus::Histogram& reads_seconds_;
   prometheus::Histogram& conversations_seconds_;
   prometheus::Histogram& seqs_seconds_;
   prometheus::Histogram& commit_seconds_;

@@ -85,6 +85,26 @@ struct SendProcessor::Work {
   }
 };
 
+// Sender keys by kind (cmd or not) as views into the batch's items.
+using DedupeKey = std::tuple<bool, std::string_view, std::string_view, std::string_view>;
+
+struct SendProcessor::Reads {
+  // Membership: works[pair_items[j]] checks uids[j] in group_ids[j], as its sender or (a client's
+  // cmd) as one of its listed recipients.
+  std::vector<size_t> pair_items;
+  std::vector<bool> is_recipient;
+  std::vector<std::string> group_ids, uids;
+  std::vector<GroupAccess> access;
+  // Dedupe: each distinct sender key, [0] of history and [1] of cmd items, and what is stored
+  // under it.
+  absl::flat_hash_map<DedupeKey, size_t> key_index;
+  std::vector<SenderKey> keys[2];
+  std::vector<std::optional<StoredMessage>> found[2];
+  // PERSON channels of history items not known to have a head, and whether each has one.
+  std::vector<std::string> head_keys;
+  std::vector<bool> have_heads;
+};
+
 namespace {
 
 using Work = SendProcessor::Work;
@@ -103,17 +123,15 @@ bool IsPersonKey(const std::string& key) {
   return ParsePersonKey(key, &low, &high);
 }
 
-SenderKey KeyOf(const Work& work) {
-  return {work.key, work.item->from_uid(), work.item->client_msg_no()};
+DedupeKey DedupeKeyOf(const Work& work) {
+  return {work.kind == Kind::kCmd, work.key, work.item->from_uid(), work.item->client_msg_no()};
 }
 
 }  // namespace
 
-SendProcessor::SendProcessor(ChannelStore* channels, MessageStore* messages,
-                             SequenceClient* sequence, ConversationClient* conversations,
-                             IdGenerator* ids, Options options)
-    : channels_(channels),
-      messages_(messages),
+SendProcessor::SendProcessor(SendStores stores, SequenceClient* sequence,
+                             ConversationClient* conversations, IdGenerator* ids, Options options)
+    : stores_(stores),
       sequence_(sequence),
       conversations_(conversations),
       ids_(ids),
@@ -132,11 +150,10 @@ std::vector<SendOutcome> SendProcessor::Process(const std::vector<const v1::Send
     if (stages != nullptr) stages->*stage = now - start;
     start = now;
   };
-  CheckMembership(works);
-  step_done(&SendStages::membership);
-  Dedupe(works);
-  step_done(&SendStages::dedupe);
-  EnsureConversations(works);
+  Reads reads;
+  ReadBeforeWrite(works, reads);
+  step_done(&SendStages::reads);
+  EnsureConversations(works, reads);
   step_done(&SendStages::conversations);
   AssignSeqsAndIds(works, absl::ToUnixMillis(start));
   step_done(&SendStages::seqs);
@@ -202,11 +219,35 @@ void SendProcessor::Validate(Work& work) const {
   }
 }
 
-void SendProcessor::CheckMembership(std::vector<Work>& works) {
+void SendProcessor::ReadBeforeWrite(std::vector<Work>& works, Reads& reads) {
+  PlanMembership(works, reads);
+  PlanDedupe(works, reads);
+  PlanHeads(works, reads);
+  std::vector<PgRead> round_trip;
+  if (!reads.pair_items.empty()) {
+    absl::StatusOr<PgRead> access =
+        stores_.channels->CheckAccessRead(reads.group_ids, reads.uids, &reads.access);
+    if (!access.ok()) return FailPending(works, access.status());
+    round_trip.push_back(*std::move(access));
+  }
+  if (!reads.keys[0].empty()) {
+    round_trip.push_back(stores_.messages->FindMessagesRead(reads.keys[0], &reads.found[0]));
+  }
+  if (!reads.keys[1].empty()) {
+    round_trip.push_back(stores_.cmds->FindCmdsRead(reads.keys[1], &reads.found[1]));
+  }
+  if (!reads.head_keys.empty()) {
+    round_trip.push_back(stores_.messages->HaveHeadsRead(reads.head_keys, &reads.have_heads));
+  }
+  if (absl::Status status = stores_.pg->RunReads(round_trip); !status.ok()) {
+    return FailPending(works, status);
+  }
+  ApplyMembership(works, reads);
+  ApplyDedupe(works, reads);
+}
+
+void SendProcessor::PlanMembership(std::vector<Work>& works, Reads& reads) const {
   // Pairs to check: each group item's sender, then (for a client's cmd) its listed recipients.
-  std::vector<size_t> group_items;
-  std::vector<bool> is_recipient;
-  std::vector<std::string> group_ids, uids;
   for (size_t i = 0; i < works.size(); ++i) {
     Work& work = works[i];
     if (!work.pending()) continue;
@@ -215,16 +256,16 @@ void SendProcessor::CheckMembership(std::vector<Work>& works) {
                                   !work.item->recipient_uids().empty();
     std::string group_id, low, high;
     if (ParseGroupKey(work.key, &group_id)) {
-      group_items.push_back(i);
-      is_recipient.push_back(false);
-      group_ids.push_back(group_id);
-      uids.push_back(work.item->from_uid());
+      reads.pair_items.push_back(i);
+      reads.is_recipient.push_back(false);
+      reads.group_ids.push_back(group_id);
+      reads.uids.push_back(work.item->from_uid());
       if (!client_addressed) continue;
       for (const std::string& uid : work.item->recipient_uids()) {
-        group_items.push_back(i);
-        is_recipient.push_back(true);
-        group_ids.push_back(group_id);
-        uids.push_back(uid);
+        reads.pair_items.push_back(i);
+        reads.is_recipient.push_back(true);
+        reads.group_ids.push_back(group_id);
+        reads.uids.push_back(uid);
       }
     } else if (client_addressed && ParsePersonKey(work.key, &low, &high)) {
       for (const std::string& uid : work.item->recipient_uids()) {
@@ -235,94 +276,89 @@ void SendProcessor::CheckMembership(std::vector<Work>& works) {
       }
     }
   }
-  if (group_items.empty()) return;
-  absl::StatusOr<std::vector<GroupAccess>> access = channels_->CheckAccess(group_ids, uids);
-  if (!access.ok()) return FailPending(works, access.status());
-  for (size_t j = 0; j < group_items.size(); ++j) {
-    Work& work = works[group_items[j]];
-    if (!work.pending()) continue;
-    if (is_recipient[j]) {
-      if ((*access)[j] != GroupAccess::kSubscriber) {
-        work.Fail(im::common::v1::REASON_CODE_PERMISSION_DENIED,
-                  absl::StrCat("a client's cmd may only go to subscribers of group ", group_ids[j],
-                               "; ", uids[j], " is not one"));
-      }
-    } else if ((*access)[j] == GroupAccess::kNoGroup) {
-      work.Fail(im::common::v1::REASON_CODE_NOT_FOUND,
-                absl::StrCat("group ", group_ids[j], " does not exist"));
-    } else if ((*access)[j] == GroupAccess::kNotSubscriber && !work.item->skip_subscriber_check()) {
-      work.Fail(im::common::v1::REASON_CODE_NOT_SUBSCRIBER,
-                absl::StrCat(uids[j], " is not a subscriber of group ", group_ids[j]));
+}
+
+void SendProcessor::PlanDedupe(const std::vector<Work>& works, Reads& reads) const {
+  for (const Work& work : works) {
+    if (!work.pending() || work.kind == Kind::kNoPersist) continue;
+    const bool cmd = work.kind == Kind::kCmd;
+    if (reads.key_index.try_emplace(DedupeKeyOf(work), reads.keys[cmd].size()).second) {
+      reads.keys[cmd].push_back({work.key, work.item->from_uid(), work.item->client_msg_no()});
     }
   }
 }
 
-void SendProcessor::Dedupe(std::vector<Work>& works) {
-  using Key = std::tuple<bool, std::string_view, std::string_view, std::string_view>;
-  absl::flat_hash_map<Key, int> first;
-  std::vector<size_t> history, cmds;
+void SendProcessor::PlanHeads(const std::vector<Work>& works, Reads& reads) {
+  // PERSON channels not known to have a head may be new: their conversations must exist before
+  // the first message commits.
+  absl::flat_hash_set<std::string_view> seen;
+  std::lock_guard<std::mutex> lock(known_heads_mu_);
+  for (const Work& work : works) {
+    if (!work.pending() || work.kind != Kind::kHistory || !IsPersonKey(work.key)) continue;
+    if (known_heads_.contains(work.key) || !seen.insert(work.key).second) continue;
+    reads.head_keys.push_back(work.key);
+  }
+}
+
+void SendProcessor::ApplyMembership(std::vector<Work>& works, const Reads& reads) const {
+  for (size_t j = 0; j < reads.pair_items.size(); ++j) {
+    Work& work = works[reads.pair_items[j]];
+    if (!work.pending()) continue;
+    const std::string& group_id = reads.group_ids[j];
+    const std::string& uid = reads.uids[j];
+    if (reads.is_recipient[j]) {
+      if (reads.access[j] != GroupAccess::kSubscriber) {
+        work.Fail(im::common::v1::REASON_CODE_PERMISSION_DENIED,
+                  absl::StrCat("a client's cmd may only go to subscribers of group ", group_id,
+                               "; ", uid, " is not one"));
+      }
+    } else if (reads.access[j] == GroupAccess::kNoGroup) {
+      work.Fail(im::common::v1::REASON_CODE_NOT_FOUND,
+                absl::StrCat("group ", group_id, " does not exist"));
+    } else if (reads.access[j] == GroupAccess::kNotSubscriber &&
+               !work.item->skip_subscriber_check()) {
+      work.Fail(im::common::v1::REASON_CODE_NOT_SUBSCRIBER,
+                absl::StrCat(uid, " is not a subscriber of group ", group_id));
+    }
+  }
+}
+
+void SendProcessor::ApplyDedupe(std::vector<Work>& works, const Reads& reads) const {
+  // Of the items still pending, the first of each sender key is looked up; the others copy it.
+  absl::flat_hash_map<DedupeKey, int> first;
   for (size_t i = 0; i < works.size(); ++i) {
     Work& work = works[i];
     if (!work.pending() || work.kind == Kind::kNoPersist) continue;
-    const Key key{work.kind == Kind::kCmd, work.key, work.item->from_uid(),
-                  work.item->client_msg_no()};
+    const DedupeKey key = DedupeKeyOf(work);
     auto [it, inserted] = first.try_emplace(key, static_cast<int>(i));
     if (!inserted) {
       work.copy_of = it->second;
       continue;
     }
-    (work.kind == Kind::kCmd ? cmds : history).push_back(i);
-  }
-  for (const bool cmd : {false, true}) {
-    const std::vector<size_t>& indexes = cmd ? cmds : history;
-    if (indexes.empty()) continue;
-    std::vector<SenderKey> keys;
-    for (size_t i : indexes) keys.push_back(KeyOf(works[i]));
-    absl::StatusOr<std::vector<std::optional<StoredMessage>>> found =
-        cmd ? messages_->FindCmds(keys) : messages_->FindMessages(keys);
-    if (!found.ok()) return FailPending(works, found.status());
-    for (size_t j = 0; j < indexes.size(); ++j) {
-      if (const std::optional<StoredMessage>& m = (*found)[j]; m.has_value()) {
-        works[indexes[j]].Succeed(m->message_id, m->seq, m->created_ms, /*duplicate=*/true);
-      }
-    }
+    const std::optional<StoredMessage>& m =
+        reads.found[work.kind == Kind::kCmd][reads.key_index.at(key)];
+    if (m.has_value()) work.Succeed(m->message_id, m->seq, m->created_ms, /*duplicate=*/true);
   }
 }
 
-void SendProcessor::EnsureConversations(std::vector<Work>& works) {
-  // PERSON channels of this batch not known to have a head may be new: their conversations must
-  // exist before the first message commits.
-  std::vector<std::string> keys;
-  {
-    absl::flat_hash_set<std::string_view> seen;
-    std::lock_guard<std::mutex> lock(known_heads_mu_);
-    for (const Work& work : works) {
-      if (!work.pending() || work.kind != Kind::kHistory || !IsPersonKey(work.key)) continue;
-      if (known_heads_.contains(work.key) || !seen.insert(work.key).second) continue;
-      keys.push_back(work.key);
-    }
+void SendProcessor::EnsureConversations(std::vector<Work>& works, const Reads& reads) {
+  // The planned chats that still have items to commit.
+  absl::flat_hash_set<std::string_view> waiting;
+  for (const Work& work : works) {
+    if (work.pending() && work.kind == Kind::kHistory) waiting.insert(work.key);
   }
-  if (keys.empty()) return;
-  const auto fail = [&](const absl::flat_hash_set<std::string>& failed,
-                        const absl::Status& status) {
-    for (Work& work : works) {
-      if (work.pending() && work.kind == Kind::kHistory && failed.contains(work.key)) {
-        work.Fail(im::common::v1::REASON_CODE_UNAVAILABLE, status.message());
-      }
-    }
-  };
-  absl::StatusOr<std::vector<bool>> have = messages_->HaveHeads(keys);
-  if (!have.ok()) return fail({keys.begin(), keys.end()}, have.status());
   absl::flat_hash_set<std::string> fresh;
   std::vector<im::conversation::v1::EnsureItem> items;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if ((*have)[i]) {
-      Remember(keys[i]);
+  for (size_t i = 0; i < reads.head_keys.size(); ++i) {
+    const std::string& key = reads.head_keys[i];
+    if (!waiting.contains(key)) continue;
+    if (reads.have_heads[i]) {
+      Remember(key);
       continue;
     }
-    fresh.insert(keys[i]);
+    fresh.insert(key);
     std::string low, high;
-    ParsePersonKey(keys[i], &low, &high);
+    ParsePersonKey(key, &low, &high);
     for (const auto& [uid, peer] : {std::pair(&low, &high), std::pair(&high, &low)}) {
       im::conversation::v1::EnsureItem& item = items.emplace_back();
       item.set_uid(*uid);
@@ -332,7 +368,11 @@ void SendProcessor::EnsureConversations(std::vector<Work>& works) {
   }
   if (items.empty()) return;
   if (absl::Status status = conversations_->Ensure(std::move(items)); !status.ok()) {
-    fail(fresh, status);
+    for (Work& work : works) {
+      if (work.pending() && work.kind == Kind::kHistory && fresh.contains(work.key)) {
+        work.Fail(im::common::v1::REASON_CODE_UNAVAILABLE, status.message());
+      }
+    }
   }
 }
 
@@ -442,7 +482,7 @@ void SendProcessor::Commit(std::vector<Work>& works) {
     }
   };
   if (!rows.empty()) {
-    absl::StatusOr<std::vector<InsertOutcome>> outcomes = messages_->InsertMessages(rows);
+    absl::StatusOr<std::vector<InsertOutcome>> outcomes = stores_.messages->InsertMessages(rows);
     if (!outcomes.ok()) {
       FailPending(works, outcomes.status(), Kind::kHistory);
     } else {
@@ -468,7 +508,7 @@ void SendProcessor::Commit(std::vector<Work>& works) {
     }
   }
   if (!cmd_rows.empty()) {
-    absl::StatusOr<std::vector<InsertOutcome>> outcomes = messages_->InsertCmds(cmd_rows);
+    absl::StatusOr<std::vector<InsertOutcome>> outcomes = stores_.cmds->InsertCmds(cmd_rows);
     if (!outcomes.ok()) {
       FailPending(works, outcomes.status(), Kind::kCmd);
     } else {

@@ -1,8 +1,11 @@
 // The send path for one batch, apart from threads and gRPC: validate, check membership, dedupe,
 // take seqs, commit, and say what to fan out (DESIGN.md invariants 1, 2, 4). Everything the batch
-// needs from Postgres and the sequence service is asked for once per batch, not per message.
+// needs from Postgres and the sequence service is asked for once per batch, not per message, and
+// what it reads before its write (membership, stored sender keys, heads of new chats) travels to
+// Postgres in one round trip.
 //
-//   SendProcessor processor(&channels, &messages, &sequence, &conversations, &ids, {});
+//   SendProcessor processor({&pg, &channels, &messages, &cmds}, &sequence, &conversations, &ids,
+//                           {});
 //   std::vector<SendOutcome> outcomes = processor.Process(items);  // one per item, in order
 #pragma once
 
@@ -14,9 +17,11 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
+#include "common/postgres_pool.h"
 #include "im/conversation/v1/conversation.pb.h"
 #include "im/message/v1/message.pb.h"
 #include "services/message/channel_store.h"
+#include "services/message/cmd_store.h"
 #include "services/message/conversation_client.h"
 #include "services/message/fanout_item.h"
 #include "services/message/id_generator.h"
@@ -37,10 +42,19 @@ struct SendOutcome {
   bool cmd_stored = false;
 };
 
+// The stores a send reads and writes, all on `pg`, which runs their reads before the write
+// together.
+struct SendStores {
+  PostgresPool* pg;
+  ChannelStore* channels;
+  MessageStore* messages;
+  CmdStore* cmds;
+};
+
 // Wall time of each step of one Process call, for the stage metrics.
 struct SendStages {
-  absl::Duration membership;
-  absl::Duration dedupe;
+  // The round trip before the write (membership, dedupe, heads) and what follows from it.
+  absl::Duration reads;
   absl::Duration conversations;
   absl::Duration seqs;
   absl::Duration commit;
@@ -57,8 +71,8 @@ class SendProcessor {
     size_t max_known_heads = 1 << 20;
   };
 
-  SendProcessor(ChannelStore* channels, MessageStore* messages, SequenceClient* sequence,
-                ConversationClient* conversations, IdGenerator* ids, Options options);
+  SendProcessor(SendStores stores, SequenceClient* sequence, ConversationClient* conversations,
+                IdGenerator* ids, Options options);
 
   // One outcome per item, in order. Items of one channel get increasing seqs in item order. Each
   // success is committed before this returns (no_persist: only accepted). The first message of a
@@ -69,22 +83,29 @@ class SendProcessor {
   std::vector<SendOutcome> Process(const std::vector<const im::message::v1::SendItem*>& items,
                                    SendStages* stages = nullptr);
 
-  // Per-item state while a batch is processed (defined in the .cc).
+  // Per-item state while a batch is processed, and what the batch reads before its write (defined
+  // in the .cc).
   struct Work;
+  struct Reads;
 
  private:
   void Validate(Work& work) const;
-  void CheckMembership(std::vector<Work>& works);
-  void Dedupe(std::vector<Work>& works);
-  void EnsureConversations(std::vector<Work>& works);
+  // Plans the reads from the pending items, runs them in one round trip and settles what they
+  // decide: membership failures, then duplicates (in the batch and stored).
+  void ReadBeforeWrite(std::vector<Work>& works, Reads& reads);
+  void PlanMembership(std::vector<Work>& works, Reads& reads) const;
+  void PlanDedupe(const std::vector<Work>& works, Reads& reads) const;
+  void PlanHeads(const std::vector<Work>& works, Reads& reads);
+  void ApplyMembership(std::vector<Work>& works, const Reads& reads) const;
+  void ApplyDedupe(std::vector<Work>& works, const Reads& reads) const;
+  void EnsureConversations(std::vector<Work>& works, const Reads& reads);
   void AssignSeqsAndIds(std::vector<Work>& works, int64_t now_ms);
   void ResolveCmdRecipients(std::vector<Work>& works);
   void Commit(std::vector<Work>& works);
   // Notes that a PERSON channel has a head, so its conversations exist.
   void Remember(const std::string& person_key);
 
-  ChannelStore* channels_;
-  MessageStore* messages_;
+  const SendStores stores_;
   SequenceClient* sequence_;
   ConversationClient* conversations_;
   IdGenerator* ids_;

@@ -76,7 +76,7 @@ class MessageFixture : public ::testing::Test {
                                              ConversationClient::Options{}, *registry_);
     fanout_ = std::make_unique<Fanout>(channel_store_.get(), presence_.get(), gateways_.get(),
                                        Fanout::Options{.lanes = 4}, *registry_);
-    cmd_store_ = std::make_unique<CmdStore>(pg_.get());
+    cmd_store_ = std::make_unique<CmdStore>(pg_.get(), channel_store_.get());
     expander_ = std::make_unique<CmdExpander>(
         cmd_store_.get(), fanout_.get(),
         CmdExpander::Options{.batch = 500, .poll = absl::Milliseconds(200)}, *registry_);
@@ -96,13 +96,17 @@ class MessageFixture : public ::testing::Test {
   // Replaces the send path with one built with these options (4 lanes, like fan-out).
   void RebuildPipeline(SendProcessor::Options processor, SendPipeline::Options pipeline) {
     pipeline_.reset();
-    processor_ = std::make_unique<SendProcessor>(channel_store_.get(), message_store_.get(),
-                                                 sequence_client_.get(), conversation_client_.get(),
-                                                 ids_.get(), processor);
+    processor_ = std::make_unique<SendProcessor>(Stores(), sequence_client_.get(),
+                                                 conversation_client_.get(), ids_.get(), processor);
     pipeline.lanes = 4;
     if (expander_ != nullptr) pipeline.cmds_stored = [this] { expander_->Wake(); };
     pipeline_ = std::make_unique<SendPipeline>(processor_.get(), fanout_.get(),
                                                conversation_client_.get(), pipeline, *registry_);
+  }
+
+  // The stores of the send path, as main.cc hands them to SendProcessor.
+  SendStores Stores() {
+    return {pg_.get(), channel_store_.get(), message_store_.get(), cmd_store_.get()};
   }
 
   // Stops the running cmd expander: cmds sent afterwards stay pending until a test expands them.

@@ -398,8 +398,7 @@ TEST_F(MessageHeadsTest, EnsureOncePerNewPersonChat) {
   ASSERT_EQ(SendOne(Item(a, Person(b), "1")).reason(), REASON_CODE_SUCCESS);
   ASSERT_EQ(SendOne(Item(b, Person(a), "2")).reason(), REASON_CODE_SUCCESS);
   // A second processor (another replica) finds the head in Postgres.
-  SendProcessor other(channel_store_.get(), message_store_.get(), sequence_client_.get(),
-                      conversation_client_.get(), ids_.get(), {});
+  SendProcessor other(Stores(), sequence_client_.get(), conversation_client_.get(), ids_.get(), {});
   const v1::SendItem again = Item(a, Person(b), "3");
   ASSERT_EQ(other.Process({&again})[0].result.reason(), REASON_CODE_SUCCESS);
   // no_persist and sync_once make no conversation.

@@ -209,8 +209,7 @@ TEST_F(MessageSendTest, SyncOnceIsKeptPerRecipientOutsideHistory) {
 TEST_F(MessageSendTest, SequenceOutageFailsTheWholeBatchAndStoresNothing) {
   SequenceClient dead(testing::FreshChannel(absl::StrCat("127.0.0.1:", testing::FreePort())),
                       absl::Milliseconds(300));
-  SendProcessor processor(channel_store_.get(), message_store_.get(), &dead,
-                          conversation_client_.get(), ids_.get(), {});
+  SendProcessor processor(Stores(), &dead, conversation_client_.get(), ids_.get(), {});
   const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
   const v1::SendItem first = Item(a, Person(b), "1"), second = Item(b, Person(a), "2");
   const std::vector<SendOutcome> outcomes = processor.Process({&first, &second});
@@ -227,8 +226,7 @@ TEST_F(MessageSendTest, SequenceOutageFailsTheWholeBatchAndStoresNothing) {
 TEST_F(MessageSendTest, ReplicasRacingOnOneSendStoreItOnce) {
   // Two processors stand for two replicas; each checks for the key before either has inserted.
   const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
-  SendProcessor other(channel_store_.get(), message_store_.get(), sequence_client_.get(),
-                      conversation_client_.get(), ids_.get(), {});
+  SendProcessor other(Stores(), sequence_client_.get(), conversation_client_.get(), ids_.get(), {});
   for (int round = 0; round < 10; ++round) {
     const v1::SendItem item = Item(a, Person(b), "race");
     std::vector<SendOutcome> left, right;

@@ -1,6 +1,7 @@
 // PostgresPool::Prepare against the real test Postgres: registered statements run by name on the
 // connection that was open before they were registered, and again on the connection that replaces
-// one the server dropped.
+// one the server dropped. RunReads: reads of several stores in one round trip, each handed its
+// own rows.
 #include "common/postgres_pool.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,11 @@ namespace {
 
 constexpr PgStatement kAdd{"pool_test_add", "SELECT $1::int + $2::int"};
 constexpr PgStatement kLabel{"pool_test_label", "SELECT 'label-' || $1::text"};
+// statement_timestamp() is when the server received the query message the statement came in, so
+// statements sent in one round trip share it.
+constexpr PgStatement kReceived{"pool_test_received",
+                                "SELECT $1::text, statement_timestamp()::text"};
+constexpr PgStatement kFail{"pool_test_fail", "SELECT 1 / $1::int"};
 
 PostgresPool::Options OneConnection() { return {.dsn = testing::PostgresDsn(), .size = 1}; }
 
@@ -93,6 +99,49 @@ TEST(PostgresPoolTest, RegisteringANameTwice) {
   EXPECT_EQ(Add(pg, 1, 2).value_or(-1), 3);
   EXPECT_THROW(pg.Prepare({{kAdd.name, "SELECT $1::int - $2::int"}}), std::logic_error);
   EXPECT_EQ(Add(pg, 1, 2).value_or(-1), 3);
+}
+
+// A read of kReceived that stores its two columns in *out.
+PgRead Received(const std::string& tag, std::pair<std::string, std::string>* out) {
+  return {{kReceived, {tag}}, [out](const pqxx::result& rows) {
+            *out = {rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
+          }};
+}
+
+TEST(PostgresPoolTest, RunReadsSendsSeveralReadsInOneRoundTrip) {
+  PostgresPool pg(OneConnection());
+  pg.Prepare({kReceived, kFail});
+  std::pair<std::string, std::string> a, b, c;
+  ASSERT_TRUE(pg.RunReads({Received("a", &a), Received("b", &b), Received("c", &c)}).ok());
+  EXPECT_EQ(a.first, "a");
+  EXPECT_EQ(b.first, "b");
+  EXPECT_EQ(c.first, "c");
+  EXPECT_EQ(a.second, b.second);
+  EXPECT_EQ(b.second, c.second);
+
+  // Alone, each read is its own round trip.
+  std::pair<std::string, std::string> d, e;
+  ASSERT_TRUE(pg.RunReads({Received("d", &d)}).ok());
+  ASSERT_TRUE(pg.RunReads({Received("e", &e)}).ok());
+  EXPECT_EQ(d.first, "d");
+  EXPECT_NE(d.second, e.second);
+}
+
+TEST(PostgresPoolTest, AFailedReadFailsRunReadsAndHandsNothingAfterIt) {
+  PostgresPool pg(OneConnection());
+  pg.Prepare({kReceived, kFail});
+  std::pair<std::string, std::string> before, after;
+  bool failed_read_taken = false;
+  const absl::Status status =
+      pg.RunReads({Received("before", &before),
+                   {{kFail, {"0"}}, [&](const pqxx::result&) { failed_read_taken = true; }},
+                   Received("after", &after)});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << status;
+  EXPECT_FALSE(failed_read_taken);
+  EXPECT_TRUE(after.first.empty());
+  // The connection serves the next call.
+  ASSERT_TRUE(pg.RunReads({Received("next", &after)}).ok());
+  EXPECT_EQ(after.first, "next");
 }
 
 }  // namespace
