@@ -1,4 +1,4 @@
-// Golden frames of the client protocol: each tests/golden/client/NAME.json is a canonical JSON
+// Golden frames of the client protocol: each golden/NAME.json beside this file is a canonical JSON
 // frame and NAME.hex the same frame in binary. A protocol change shows up as a diff of these files
 // in review. IM_UPDATE_GOLDEN=1 rewrites the .hex files from the .json ones.
 #include "im/client/v1/frame_codec.h"
@@ -27,7 +27,7 @@ std::string ReadFile(const std::string& path) {
 class GoldenFrameTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(GoldenFrameTest, JsonAndBinaryRoundTrip) {
-  const std::string base = std::string(IM_GOLDEN_DIR) + "/client/" + GetParam();
+  const std::string base = std::string(IM_GOLDEN_DIR) + "/" + GetParam();
   const std::string json = ReadFile(base + ".json");
   ASSERT_FALSE(json.empty()) << base << ".json";
 

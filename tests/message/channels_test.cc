@@ -1,5 +1,5 @@
 // ChannelService logic on the test Postgres: groups, subscribers, paging and the error codes.
-#include "tests/integration/message_fixture.h"
+#include "tests/message/message_fixture.h"
 
 namespace im::message {
 namespace {

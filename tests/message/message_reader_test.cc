@@ -1,6 +1,6 @@
 // Reading history: covered ranges, has_more, direction, access rules and how each viewer sees
 // a PERSON channel (DESIGN.md invariant 3).
-#include "tests/integration/message_fixture.h"
+#include "tests/message/message_fixture.h"
 
 namespace im::message {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/message/cmd_sweeper.h"
-#include "tests/integration/message_fixture.h"
+#include "tests/message/message_fixture.h"
 
 namespace im::message {
 namespace {

@@ -7,7 +7,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "tests/integration/message_fixture.h"
+#include "tests/message/message_fixture.h"
 
 namespace im::message {
 namespace {

@@ -3,7 +3,7 @@
 #include <map>
 
 #include "services/message/notifications.h"
-#include "tests/integration/message_fixture.h"
+#include "tests/message/message_fixture.h"
 
 namespace im::message {
 namespace {

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "tests/integration/message_fixture.h"
+#include "tests/message/message_fixture.h"
 
 namespace im::message {
 namespace {

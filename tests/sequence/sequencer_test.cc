@@ -3,7 +3,7 @@
 #include <set>
 #include <thread>
 
-#include "tests/integration/sequencer_fixture.h"
+#include "tests/sequence/sequencer_fixture.h"
 
 namespace im::sequence {
 namespace {

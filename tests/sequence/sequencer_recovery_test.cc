@@ -5,7 +5,7 @@
 #include <chrono>
 #include <thread>
 
-#include "tests/integration/sequencer_fixture.h"
+#include "tests/sequence/sequencer_fixture.h"
 
 namespace im::sequence {
 namespace {
