@@ -1,8 +1,9 @@
 // common/status: a status's details survive absl -> gRPC -> absl as a google.protobuf.Any.
+#include "common/status.h"
+
 #include <google/protobuf/any.pb.h>
 #include <gtest/gtest.h>
 
-#include "common/status.h"
 #include "im/extension/v1/extension.pb.h"
 
 namespace im {

@@ -1,6 +1,8 @@
 // The conversation service's logic on the real Postgres, with an in-memory stand-in for the message
 // service's channel heads: unread exactness, read positions, delete and return, incremental sync,
 // cross-device pushes and bad input.
+#include "services/conversation/conversations.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -12,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/migrations.h"
 #include "migrations_embedded.h"
-#include "services/conversation/conversations.h"
 #include "services/message/public/channel_key.h"
 #include "tests/support/test_env.h"
 

@@ -1,9 +1,9 @@
 // ext validation, the canonical form, RFC 7386 merge patches and changed-member detection.
+#include "services/extension/ext_json.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "services/extension/ext_json.h"
 
 namespace im::extension {
 namespace {

@@ -2,6 +2,8 @@
 // sequence service child process and a fake message service (tests/fakes): Set through the batched
 // pipeline, last writer wins, compare-and-set with details, the operation log, Sync paging under
 // concurrent writers on two "replicas", notifications, client rules and the log sweeper.
+#include "services/extension/extensions.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,7 +18,6 @@
 #include "common/status.h"
 #include "migrations_embedded.h"
 #include "services/extension/extension_store.h"
-#include "services/extension/extensions.h"
 #include "services/extension/oplog_sweeper.h"
 #include "services/extension/set_pipeline.h"
 #include "services/extension/version_client.h"

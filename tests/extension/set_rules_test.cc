@@ -1,7 +1,7 @@
 // Set decisions (last writer wins, compare-and-set, results) and what clients may change.
-#include <gtest/gtest.h>
-
 #include "services/extension/set_rules.h"
+
+#include <gtest/gtest.h>
 
 namespace im::extension {
 namespace {

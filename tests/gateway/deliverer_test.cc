@@ -1,12 +1,13 @@
 // SessionHub's multi-device policy, which connections a kick selects, and Deliverer's fan-out, with
 // fake connections that record what they are given.
+#include "services/gateway/deliverer.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <mutex>
 #include <optional>
 
-#include "services/gateway/deliverer.h"
 #include "services/gateway/kicker.h"
 #include "services/gateway/session_hub.h"
 #include "tests/fakes/fake_connection.h"

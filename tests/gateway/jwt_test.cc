@@ -1,9 +1,10 @@
+#include "services/gateway/jwt.h"
+
 #include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "services/gateway/jwt.h"
 #include "services/gateway/reason_codes.h"
 
 namespace im::gateway {

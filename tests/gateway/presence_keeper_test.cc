@@ -1,10 +1,11 @@
 // PresenceKeeper's refusals: a registration that cannot be written soon is answered at once, so the
 // connection waiting for it is refused instead of hanging. No Redis call is made on these paths.
+#include "services/gateway/presence_keeper.h"
+
 #include <gtest/gtest.h>
 
 #include <future>
 
-#include "services/gateway/presence_keeper.h"
 #include "services/gateway/reason_codes.h"
 #include "tests/fakes/fake_connection.h"
 

@@ -1,6 +1,7 @@
+#include "services/gateway/public/presence_store.h"
+
 #include <gtest/gtest.h>
 
-#include "services/gateway/public/presence_store.h"
 #include "tests/support/test_env.h"
 
 namespace im {

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "services/gateway/rate_limiter.h"
+
+#include <gtest/gtest.h>
 
 namespace im::gateway {
 namespace {

@@ -4,6 +4,8 @@
 // requests against a fake ExtensionService (operator and reader = the connection, from_client,
 // a version mismatch's current value from the status details); the cmd requests against a fake
 // CmdService (the connection's uid and device, entries back, failures as reason codes).
+#include "services/gateway/request_handler.h"
+
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -15,7 +17,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/status.h"
-#include "services/gateway/request_handler.h"
 #include "tests/fakes/fake_connection.h"
 #include "tests/support/channel_release.h"
 

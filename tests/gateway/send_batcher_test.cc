@@ -1,5 +1,7 @@
 // SendBatcher against an in-process fake MessageService: batching while a call is in flight,
 // per-channel order, per-item results, whole-call failures and the size bounds.
+#include "services/gateway/send_batcher.h"
+
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -9,7 +11,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "services/gateway/send_batcher.h"
 #include "tests/support/channel_release.h"
 
 namespace im::gateway {

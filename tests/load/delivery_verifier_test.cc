@@ -1,8 +1,8 @@
 // The load generator's delivery verifier (tools/bench/load/delivery_verifier.h) must catch a lost
 // message, a duplicate, an out-of-order delivery and a delivery nobody sent, and pass a clean run.
-#include <gtest/gtest.h>
-
 #include "tools/bench/load/delivery_verifier.h"
+
+#include <gtest/gtest.h>
 
 namespace im::load {
 namespace {

@@ -1,7 +1,7 @@
 // The load generator's latency histogram: percentiles within its bucket precision (~3%).
-#include <gtest/gtest.h>
-
 #include "tools/bench/load/latency_histogram.h"
+
+#include <gtest/gtest.h>
 
 namespace im::load {
 namespace {

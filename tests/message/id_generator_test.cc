@@ -1,4 +1,6 @@
 // Message ids: node ids leased exclusively from Postgres, ids unique across generators.
+#include "services/message/id_generator.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -7,7 +9,6 @@
 #include "common/migrations.h"
 #include "common/postgres_pool.h"
 #include "migrations_embedded.h"
-#include "services/message/id_generator.h"
 #include "services/message/node_lease.h"
 #include "tests/support/test_env.h"
 
