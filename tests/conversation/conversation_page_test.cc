@@ -1,4 +1,4 @@
-// The conversation list computation and its cursor, without I/O.
+// The conversation list computation, without I/O.
 #include "services/conversation/conversation_page.h"
 
 #include <gtest/gtest.h>
@@ -11,7 +11,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "im/common/v1/common.pb.h"
-#include "services/conversation/sync_cursor.h"
 
 namespace im::conversation {
 namespace {
@@ -62,26 +61,6 @@ class ListFixture : public ::testing::Test {
   int64_t now_ms_ = 1'000'000;
   bool only_unread_ = false;
 };
-
-TEST(SyncCursorTest, RoundTripsAndRefusesGarbageDamageAndOtherUsers) {
-  SyncCursor cursor;
-  cursor.set_uid("alice");
-  cursor.set_state_version(42);
-  cursor.add_recent()->set_last_seq(7);
-  const std::string text = EncodeCursor(cursor);
-
-  auto decoded = DecodeCursor(text, "alice");
-  ASSERT_TRUE(decoded.ok()) << decoded.status();
-  EXPECT_EQ(decoded->state_version(), 42);
-  EXPECT_EQ(decoded->recent(0).last_seq(), 7);
-
-  EXPECT_EQ(DecodeCursor(text, "bob").status().message(), "cursor belongs to another user");
-  EXPECT_TRUE(absl::IsInvalidArgument(DecodeCursor("not a cursor!", "alice").status()));
-  EXPECT_TRUE(absl::IsInvalidArgument(DecodeCursor("", "alice").status()));
-  std::string damaged = text;
-  damaged[damaged.size() / 2] = damaged[damaged.size() / 2] == 'A' ? 'B' : 'A';
-  EXPECT_TRUE(absl::IsInvalidArgument(DecodeCursor(damaged, "alice").status()));
-}
 
 TEST(UnreadCountTest, CountsOnlyOthersRedDotsAfterTheReadPosition) {
   // 10 red-dot messages, 4 of them own; read up to the 6th red dot, of which 3 were own.

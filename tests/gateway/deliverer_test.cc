@@ -1,5 +1,5 @@
-// SessionHub's multi-device policy, which connections a kick selects, and Deliverer's fan-out, with
-// fake connections that record what they are given.
+// Deliverer's fan-out to the SessionHub's connections, with fake connections that record what they
+// are given.
 #include "services/gateway/deliverer.h"
 
 #include <gtest/gtest.h>
@@ -8,7 +8,6 @@
 #include <mutex>
 #include <optional>
 
-#include "services/gateway/kicker.h"
 #include "services/gateway/session_hub.h"
 #include "tests/fakes/fake_connection.h"
 
@@ -17,112 +16,6 @@ namespace {
 
 using im::client::v1::Frame;
 using namespace im::common::v1;
-
-std::shared_ptr<FakeConnection> Conn(const std::string& uid, const std::string& device, int flag,
-                                     Encoding encoding = Encoding::kBinary) {
-  return std::make_shared<FakeConnection>(uid, device, flag, encoding);
-}
-
-TEST(SessionHubTest, KickSameFlagReplacesOtherDevicesOfThatFlagOnly) {
-  SessionHub hub;
-  auto phone = Conn("alice", "phone", DEVICE_FLAG_APP);
-  auto web = Conn("alice", "browser", DEVICE_FLAG_WEB);
-  auto tablet = Conn("alice", "tablet", DEVICE_FLAG_APP);
-  EXPECT_TRUE(hub.Add(phone, MultiDevicePolicy::kKickSameFlag).empty());
-  EXPECT_TRUE(hub.Add(web, MultiDevicePolicy::kKickSameFlag).empty());
-  std::vector<std::shared_ptr<Connection>> replaced =
-      hub.Add(tablet, MultiDevicePolicy::kKickSameFlag);
-  ASSERT_EQ(replaced.size(), 1u);
-  EXPECT_EQ(replaced[0], phone);
-  EXPECT_EQ(hub.Find("alice").size(), 2u);
-  // The replaced connection is gone from the hub, so its own close reports nothing to unregister.
-  EXPECT_FALSE(hub.Remove(*phone));
-}
-
-TEST(SessionHubTest, AllowKeepsDevicesButReplacesTheSameDevice) {
-  SessionHub hub;
-  auto phone = Conn("bob", "phone", DEVICE_FLAG_APP);
-  auto tablet = Conn("bob", "tablet", DEVICE_FLAG_APP);
-  auto phone_again = Conn("bob", "phone", DEVICE_FLAG_APP);
-  EXPECT_TRUE(hub.Add(phone, MultiDevicePolicy::kAllow).empty());
-  EXPECT_TRUE(hub.Add(tablet, MultiDevicePolicy::kAllow).empty());
-  std::vector<std::shared_ptr<Connection>> replaced =
-      hub.Add(phone_again, MultiDevicePolicy::kAllow);
-  ASSERT_EQ(replaced.size(), 1u);
-  EXPECT_EQ(replaced[0], phone);
-  EXPECT_EQ(hub.size(), 2u);
-}
-
-TEST(SessionHubTest, RemoveTellsWhenTheDeviceIsGone) {
-  SessionHub hub;
-  auto tablet = Conn("carol", "tablet", DEVICE_FLAG_APP);
-  auto web = Conn("carol", "browser", DEVICE_FLAG_WEB);
-  hub.Add(tablet, MultiDevicePolicy::kAllow);
-  hub.Add(web, MultiDevicePolicy::kAllow);
-  EXPECT_TRUE(hub.Remove(*tablet));
-  EXPECT_FALSE(hub.Remove(*tablet));
-  EXPECT_EQ(hub.Find("carol").size(), 1u);
-  EXPECT_TRUE(hub.Remove(*web));
-  EXPECT_TRUE(hub.Find("carol").empty());
-  EXPECT_EQ(hub.size(), 0u);
-}
-
-TEST(SessionHubTest, MatchingFiltersByFlagAndKeptDevice) {
-  SessionHub hub;
-  hub.Add(Conn("dave", "a", DEVICE_FLAG_APP), MultiDevicePolicy::kAllow);
-  hub.Add(Conn("dave", "b", DEVICE_FLAG_APP), MultiDevicePolicy::kAllow);
-  hub.Add(Conn("dave", "c", DEVICE_FLAG_WEB), MultiDevicePolicy::kAllow);
-  EXPECT_EQ(hub.Matching("dave", {}).size(), 3u);
-  EXPECT_EQ(hub.Matching("dave", {.device_flag = DEVICE_FLAG_APP}).size(), 2u);
-  std::vector<std::shared_ptr<Connection>> kept_a =
-      hub.Matching("dave", {.device_flag = DEVICE_FLAG_APP, .keep_device_id = "a"});
-  ASSERT_EQ(kept_a.size(), 1u);
-  EXPECT_EQ(kept_a[0]->info().device_id, "b");
-  EXPECT_EQ(hub.Matching("dave", {.device_flag = DEVICE_FLAG_DESKTOP}).size(), 0u);
-  EXPECT_EQ(hub.Matching("nobody", {}).size(), 0u);
-}
-
-TEST(SessionHubTest, MatchingADeviceIdSelectsOnlyThatDevice) {
-  SessionHub hub;
-  hub.Add(Conn("erin", "a", DEVICE_FLAG_APP), MultiDevicePolicy::kAllow);
-  hub.Add(Conn("erin", "b", DEVICE_FLAG_APP), MultiDevicePolicy::kAllow);
-  hub.Add(Conn("erin", "c", DEVICE_FLAG_WEB), MultiDevicePolicy::kAllow);
-  std::vector<std::shared_ptr<Connection>> only_b =
-      hub.Matching("erin", {.device_flag = DEVICE_FLAG_APP, .device_id = "b"});
-  ASSERT_EQ(only_b.size(), 1u);
-  EXPECT_EQ(only_b[0]->info().device_id, "b");
-  EXPECT_EQ(hub.Matching("erin", {.device_id = "c"}).size(), 1u) << "any flag";
-  EXPECT_TRUE(hub.Matching("erin", {.device_flag = DEVICE_FLAG_APP, .device_id = "c"}).empty())
-      << "the device exists, but with another flag";
-  EXPECT_TRUE(hub.Matching("erin", {.device_id = "z"}).empty());
-  EXPECT_TRUE(hub.Matching("erin", {.keep_device_id = "b", .device_id = "b"}).empty());
-}
-
-// What a GatewayService.Disconnect with device_id does here: under `allow`, the same device that
-// reconnected on another gateway is closed, the other device of its flag stays.
-TEST(KickerTest, KickLocalWithADeviceIdClosesOnlyThatDevice) {
-  SessionHub hub;
-  GatewayMetrics metrics;
-  Kicker kicker(&hub, /*presence=*/nullptr, /*tokens=*/nullptr, /*workers=*/nullptr, &metrics,
-                "127.0.0.1:1", absl::Seconds(1));
-  auto phone = Conn("frank", "phone", DEVICE_FLAG_APP);
-  auto tablet = Conn("frank", "tablet", DEVICE_FLAG_APP);
-  auto browser = Conn("frank", "browser", DEVICE_FLAG_WEB);
-  for (const auto& conn : {phone, tablet, browser}) hub.Add(conn, MultiDevicePolicy::kAllow);
-
-  EXPECT_EQ(kicker.KickLocal("frank", {.device_flag = DEVICE_FLAG_APP, .device_id = "phone"},
-                             REASON_CODE_KICKED, "replaced by device phone"),
-            1);
-  EXPECT_EQ(phone->closed, REASON_CODE_KICKED);
-  EXPECT_FALSE(tablet->closed.has_value());
-  EXPECT_FALSE(browser->closed.has_value());
-  EXPECT_EQ(metrics.kicks->Value(), 1);
-
-  EXPECT_EQ(kicker.KickLocal("frank", {.device_flag = DEVICE_FLAG_APP, .device_id = "gone"},
-                             REASON_CODE_KICKED, ""),
-            0);
-  EXPECT_FALSE(tablet->closed.has_value());
-}
 
 Message PersonMessage(const std::string& from, const std::string& to, int64_t seq) {
   Message message;

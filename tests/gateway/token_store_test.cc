@@ -4,9 +4,7 @@
 
 #include <thread>
 
-#include "services/gateway/authenticator.h"
-#include "services/gateway/jwt.h"
-#include "services/gateway/reason_codes.h"
+#include "im/common/v1/common.pb.h"
 #include "tests/support/test_env.h"
 
 namespace im::gateway {
@@ -67,30 +65,6 @@ TEST_F(TokenStoreTest, RevokeOneFlagOrAll) {
   EXPECT_TRUE(tokens_.Check(uid, kWeb, "w").ok());
   ASSERT_TRUE(tokens_.Revoke(uid, 0).ok());
   EXPECT_FALSE(tokens_.Check(uid, kWeb, "w").ok());
-}
-
-TEST_F(TokenStoreTest, AuthenticatorAcceptsStoredTokensAndJwts) {
-  const std::string uid = UniqueName("auth");
-  Authenticator with_jwt(&tokens_, "jwt-secret");
-  Authenticator without_jwt(&tokens_, "");
-  ASSERT_TRUE(tokens_.Set(uid, kApp, "stored", absl::ZeroDuration()).ok());
-  EXPECT_TRUE(with_jwt.Check(uid, kApp, "stored").ok());
-  EXPECT_TRUE(without_jwt.Check(uid, kApp, "stored").ok());
-
-  const std::string jwt = SignHs256Jwt(R"({"sub":")" + uid + R"("})", "jwt-secret");
-  EXPECT_TRUE(with_jwt.Check(uid, kApp, jwt).ok());
-  EXPECT_FALSE(without_jwt.Check(uid, kApp, jwt).ok());
-  EXPECT_FALSE(with_jwt.Check(UniqueName("other"), kApp, jwt).ok());
-  EXPECT_EQ(with_jwt.Check(uid, kApp, "").code(), absl::StatusCode::kUnauthenticated);
-
-  const std::string web_only =
-      SignHs256Jwt(R"({"sub":")" + uid + R"(","device_flag":2})", "jwt-secret");
-  EXPECT_TRUE(with_jwt.Check(uid, kWeb, web_only).ok());
-  EXPECT_FALSE(with_jwt.Check(uid, kApp, web_only).ok());
-
-  const std::string expired = SignHs256Jwt(R"({"sub":")" + uid + R"(","exp":1})", "jwt-secret");
-  EXPECT_EQ(ReasonFor(with_jwt.Check(uid, kApp, expired)),
-            im::common::v1::REASON_CODE_TOKEN_EXPIRED);
 }
 
 }  // namespace
