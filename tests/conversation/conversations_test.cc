@@ -303,7 +303,8 @@ TEST_F(ConversationServiceTest, PinAndMuteAreSeenByIncrementalSync) {
   EXPECT_EQ(Sync(alice_, changed.next_cursor()).conversations_size(), 0);
 }
 
-TEST_F(ConversationServiceTest, AdvanceReadsMovesOnlyForwardAndGetChannelSeqsReportsIt) {
+// DESIGN.md invariant 5: an AdvanceReads behind the read position changes nothing.
+TEST_F(ConversationServiceTest, ReadPositionMovesOnlyForwardAndGetChannelSeqsReportsIt) {
   Ensure(alice_, Group(group_));
   messages_.Send(group_key_, bob_);
   messages_.Send(group_key_, alice_);

@@ -99,7 +99,8 @@ class BadInputTest : public testing::SuiteTest<SmallLimits> {
   std::unique_ptr<client::ImClient> listener_;
 };
 
-TEST_F(BadInputTest, BadTokenGetsAuthFailedAndIsClosed) {
+// DESIGN.md invariant 10 as well.
+TEST_F(BadInputTest, ConnectAsAUidTheTokenDoesNotProveGetsAuthFailedAndIsClosed) {
   const std::string uid = UniqueName("intruder");
   suite_->SetToken(uid, "the-real-token");
   auto client = suite_->Open();

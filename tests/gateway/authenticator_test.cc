@@ -23,7 +23,8 @@ class AuthenticatorTest : public ::testing::Test {
   TokenStore tokens_{*redis_};
 };
 
-TEST_F(AuthenticatorTest, AcceptsStoredTokensAndJwts) {
+// DESIGN.md invariant 10: a token proves one uid (and, where it says so, one device flag).
+TEST_F(AuthenticatorTest, AcceptsStoredTokensAndJwtsOnlyForTheUidTheyProve) {
   const std::string uid = UniqueName("auth");
   Authenticator with_jwt(&tokens_, "jwt-secret");
   Authenticator without_jwt(&tokens_, "");

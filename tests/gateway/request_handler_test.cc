@@ -301,7 +301,8 @@ ReasonCode ReasonOf(const Frame& frame) {
   }
 }
 
-TEST_F(RequestHandlerTest, AnotherUidIsRefusedWithoutACall) {
+// DESIGN.md invariant 10: the connection's uid is the one its CONNECT token proved.
+TEST_F(RequestHandlerTest, ActsOnlyAsTheUidItsTokenProvesAnotherUidIsRefusedWithoutACall) {
   for (Frame& request : EveryConversationRequest("mallory")) {
     const Frame::BodyCase body = request.body_case();
     const Frame answer = Answer(std::move(request));

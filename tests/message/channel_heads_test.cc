@@ -447,7 +447,7 @@ TEST_F(MessageHeadsTest, FailedEnsureFailsOnlyTheNewChat) {
   EXPECT_EQ(outcomes[0].fanout->item.message().red_dot_ordinal(), 1);
 }
 
-TEST_F(MessageHeadsTest, AdvanceReadsCarriesEachSendersPosition) {
+TEST_F(MessageHeadsTest, ReadPositionMovesForwardToEachSendersLastMessage) {
   const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
   ASSERT_EQ(SendOne(Item(b, Person(a), "0")).reason(), REASON_CODE_SUCCESS);
   ASSERT_EQ(conversations_->WaitForAdvances(1, absl::Seconds(5)).size(), 1u);

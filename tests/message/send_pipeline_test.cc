@@ -38,7 +38,7 @@ TEST_F(MessageSendTest, AckArrivesOnlyAfterTheRowIsCommitted) {
   EXPECT_FALSE(r.duplicate());
 }
 
-TEST_F(MessageSendTest, RetryReturnsTheOriginalAndStoresOnce) {
+TEST_F(MessageSendTest, IdempotentSendReturnsTheOriginalAndStoresOnce) {
   const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
   const v1::SendItem item = Item(a, Person(b), "once", "fixed-no-1");
   const v1::SendResult first = SendOne(item);

@@ -104,7 +104,8 @@ TEST_F(SequenceServiceTest, BadInputGetsInvalidArgumentWithAMessage) {
   EXPECT_NE(status.error_message().find("counter kind"), std::string::npos);
 }
 
-TEST_F(SequenceServiceTest, SeqKeepsGrowingAcrossGracefulAndHardRestarts) {
+// DESIGN.md invariant 2 with the real binary.
+TEST_F(SequenceServiceTest, SeqNeverGoesBackAcrossGracefulAndHardRestarts) {
   const std::string channel = testing::UniqueName("restarts");
   int64_t highest = 0;
   for (int i = 0; i < 5; ++i) highest = Next(channel);

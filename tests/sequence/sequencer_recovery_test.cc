@@ -29,7 +29,7 @@ absl::StatusOr<int64_t> TryNext(Sequencer& sequencer, const std::string& channel
   return r->front().last;
 }
 
-TEST_F(SequencerRecoveryTest, FlushAllNeverMakesASeqRepeatOrGoBack) {
+TEST_F(SequencerRecoveryTest, SeqNeverGoesBackWhenRedisIsFlushed) {
   const std::string channel = testing::UniqueName("flush");
   int64_t highest = 0;
   for (int round = 0; round < 5; ++round) {
@@ -43,7 +43,7 @@ TEST_F(SequencerRecoveryTest, FlushAllNeverMakesASeqRepeatOrGoBack) {
   EXPECT_GT(Next(channel), highest);
 }
 
-TEST_F(SequencerRecoveryTest, RedisRestartNeverMakesASeqRepeatOrGoBack) {
+TEST_F(SequencerRecoveryTest, SeqNeverGoesBackWhenRedisRestarts) {
   const std::string channel = testing::UniqueName("restart");
   int64_t highest = 0;
   for (int i = 0; i < 20; ++i) highest = Next(channel);
