@@ -477,6 +477,79 @@ TEST_F(MessageHeadsTest, ReadPositionMovesForwardToEachSendersLastMessage) {
   }
 }
 
+// DESIGN.md invariant 6: conversation state is computed at read time from the channel heads, so a
+// send into a group of 500 writes the same rows as one into a group of 2, tells the conversation
+// service only of its sender's read position, and every member's unread is still exact.
+TEST_F(MessageHeadsTest, UnreadIsExactAtTheSameCostPerSendWhateverTheGroupSize) {
+  // Every uid of a group starts with its group id, so any row a send writes for it mentions that.
+  auto rows_mentioning = [this](const std::string& group) {
+    int64_t rows = 0;
+    absl::Status status = pg_->Run([&](pqxx::connection& conn) {
+      pqxx::read_transaction tx(conn);
+      for (const auto& table :
+           tx.exec("SELECT table_name FROM information_schema.tables "
+                   "WHERE table_schema = 'message' AND table_type = 'BASE TABLE'")) {
+        rows += tx.exec_params1(absl::StrCat("SELECT count(*) FROM message.",
+                                             tx.quote_name(table[0].as<std::string>()),
+                                             " AS r WHERE strpos(row_to_json(r)::text, $1) > 0"),
+                                group)[0]
+                    .as<int64_t>();
+      }
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    return rows;
+  };
+  const std::string small = testing::UniqueName("small"), big = testing::UniqueName("big");
+  std::map<std::string, int64_t> last_seq, rows_written;
+  for (const auto& [group, size] : {std::pair{small, 2}, std::pair{big, 500}}) {
+    v1::CreateGroupRequest create;
+    create.set_group_id(group);
+    for (int i = 0; i < size; ++i) create.add_subscriber_uids(absl::StrCat(group, "-m", i));
+    ASSERT_TRUE(channels_->CreateGroup(create).ok());
+  }
+  const size_t ensures = conversations_->Ensures().size();
+
+  for (const std::string& group : {small, big}) {
+    const std::string sender = absl::StrCat(group, "-m0");
+    const int64_t before = rows_mentioning(group);
+    std::vector<v1::SendItem> batch;
+    for (int i = 0; i < 5; ++i) batch.push_back(Item(sender, Group(group), "hi"));
+    for (const v1::SendResult& r : Send(batch)) ASSERT_EQ(r.reason(), REASON_CODE_SUCCESS);
+    const v1::SendResult last = SendOne(Item(sender, Group(group), "again"));
+    ASSERT_EQ(last.reason(), REASON_CODE_SUCCESS) << last.message();
+    last_seq[group] = last.message_seq();
+    rows_written[group] = rows_mentioning(group) - before;
+  }
+  EXPECT_GT(rows_written[small], 0);
+  EXPECT_EQ(rows_written[big], rows_written[small]) << "rows per member on send";
+  EXPECT_EQ(conversations_->Ensures().size(), ensures) << "a group send ensured conversations";
+
+  // Read positions move for the senders only, each to its last message.
+  std::vector<cv1::ReadAdvance> advances;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(5); absl::Now() < deadline;) {
+    advances = conversations_->WaitForAdvances(advances.size() + 1, absl::Milliseconds(100));
+    if (!advances.empty() && advances.back().read_seq() == last_seq[big]) break;
+  }
+  ASSERT_FALSE(advances.empty());
+  EXPECT_EQ(advances.back().read_seq(), last_seq[big]);
+  for (const cv1::ReadAdvance& advance : advances) {
+    EXPECT_EQ(advance.uid(), absl::StrCat(advance.channel().id(), "-m0"));
+  }
+
+  // The last member of the big group has all 6 unread; the sender has sent them all.
+  v1::GetChannelHeadsRequest request;
+  request.set_uid(absl::StrCat(big, "-m499"));
+  *request.add_channels() = Group(big);
+  absl::StatusOr<v1::GetChannelHeadsResponse> heads = heads_->GetChannelHeads(request);
+  ASSERT_TRUE(heads.ok()) << heads.status();
+  EXPECT_EQ(heads->heads(0).red_dots(), 6);
+  EXPECT_EQ(heads->heads(0).own_red_dots(), 0);
+  request.set_uid(absl::StrCat(big, "-m0"));
+  heads = heads_->GetChannelHeads(request);
+  ASSERT_TRUE(heads.ok()) << heads.status();
+  EXPECT_EQ(heads->heads(0).own_red_dots(), 6);
+}
+
 TEST_F(MessageHeadsTest, GroupMembersGetConversationsAtTheHead) {
   const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
   const std::string c = testing::UniqueName("c");
