@@ -1,6 +1,6 @@
-// Bad input over WebSocket (DESIGN.md invariant 8, the protocol decisions of issue 3): each kind
-// gets its reason code and the connection the fate the protocol states, while two bystanders on the
-// same gateway keep chatting. The gateway runs with small limits so the limit cases take
+// Bad input over WebSocket (DESIGN.md invariant 8 and the protocol decisions of section 5): each
+// kind gets its reason code and the connection the fate the protocol states, while two bystanders
+// on the same gateway keep chatting. The gateway runs with small limits so the limit cases take
 // milliseconds.
 #include <gtest/gtest.h>
 

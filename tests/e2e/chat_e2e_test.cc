@@ -1,6 +1,5 @@
-// The message path end to end (issue 3, "What must be shown"): real sequence, message and two
-// gateway processes, real WebSocket clients. One suite serves every test here; each test uses its
-// own uids and groups.
+// The message path end to end: real sequence, message and two gateway processes, real WebSocket
+// clients. One suite serves every test here; each test uses its own uids and groups.
 #include <gtest/gtest.h>
 
 #include <atomic>
