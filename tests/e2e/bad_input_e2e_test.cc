@@ -1,6 +1,6 @@
-// Bad input over WebSocket (DESIGN.md invariant 8, the protocol decisions of issue 3): each kind
-// gets its reason code and the connection the fate the protocol states, while two bystanders on the
-// same gateway keep chatting. The gateway runs with small limits so the limit cases take
+// Bad input over WebSocket (DESIGN.md invariant 8 and the protocol decisions of section 5): each
+// kind gets its reason code and the connection the fate the protocol states, while two bystanders
+// on the same gateway keep chatting. The gateway runs with small limits so the limit cases take
 // milliseconds.
 #include <gtest/gtest.h>
 
@@ -99,7 +99,8 @@ class BadInputTest : public testing::SuiteTest<SmallLimits> {
   std::unique_ptr<client::ImClient> listener_;
 };
 
-TEST_F(BadInputTest, BadTokenGetsAuthFailedAndIsClosed) {
+// DESIGN.md invariant 10 as well.
+TEST_F(BadInputTest, ConnectAsAUidTheTokenDoesNotProveGetsAuthFailedAndIsClosed) {
   const std::string uid = UniqueName("intruder");
   suite_->SetToken(uid, "the-real-token");
   auto client = suite_->Open();

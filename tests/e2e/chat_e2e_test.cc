@@ -1,6 +1,5 @@
-// The message path end to end (issue 3, "What must be shown"): real sequence, message and two
-// gateway processes, real WebSocket clients. One suite serves every test here; each test uses its
-// own uids and groups.
+// The message path end to end: real sequence, message and two gateway processes, real WebSocket
+// clients. One suite serves every test here; each test uses its own uids and groups.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -89,7 +88,8 @@ TEST_F(ChatTest, OneToOneReachesPeerAndSendersOtherDevice) {
   EXPECT_LT(history[0].message_seq(), history[1].message_seq());
 }
 
-TEST_F(ChatTest, GroupMemberOfflineCatchesUpBySyncInOrder) {
+// DESIGN.md invariant 7: live pushes and an offline member's sync, both in seq order.
+TEST_F(ChatTest, PerChannelOrderHoldsLiveAndBySyncInAGroup) {
   const std::string a = UniqueName("ann");
   const std::string b = UniqueName("ben");
   const std::string c = UniqueName("cat");
@@ -224,7 +224,8 @@ TEST_F(ChatTest, BusinessServerSendAsSystemIsStoredAndDeliveredLive) {
   EXPECT_TRUE(RecvsWithin(*bob_phone, absl::Milliseconds(300)).empty());
 }
 
-TEST_F(ChatTest, DuplicateClientMsgNoIsStoredOnceAndDeliveredOnce) {
+// DESIGN.md invariant 4.
+TEST_F(ChatTest, IdempotentSendReturnsTheOriginalStoresOnceAndDeliversOnce) {
   const std::string alice = UniqueName("alice");
   const std::string bob = UniqueName("bob");
   auto alice_phone = suite_->Login(alice, "phone");

@@ -1,4 +1,4 @@
-// Conversations and seq sync end to end (issue 4): real sequence, message, conversation and gateway
+// Conversations and seq sync end to end: real sequence, message, conversation and gateway
 // processes, WebSocket clients, and business-server gRPC calls.
 #include <gtest/gtest.h>
 

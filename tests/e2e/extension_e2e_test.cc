@@ -1,6 +1,6 @@
-// Message extensions end to end (issue 5): real sequence, message, conversation, extension and
-// gateway processes, WebSocket clients, business-server gRPC calls, and the operation log read from
-// the test Postgres.
+// Message extensions end to end: real sequence, message, conversation, extension and gateway
+// processes, WebSocket clients, business-server gRPC calls, and the operation log read from the
+// test Postgres.
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -70,4 +70,10 @@ class FakeConnection : public Connection {
   std::condition_variable cv_;
 };
 
+// A FakeConnection shared as the SessionHub holds connections.
+inline std::shared_ptr<FakeConnection> Conn(const std::string& uid, const std::string& device,
+                                            int flag, Encoding encoding = Encoding::kBinary) {
+  return std::make_shared<FakeConnection>(uid, device, flag, encoding);
+}
+
 }  // namespace im::gateway

@@ -1,0 +1,79 @@
+// Golden frames of the client protocol: each golden/NAME.json beside this file is a canonical JSON
+// frame and NAME.hex the same frame in binary. A protocol change shows up as a diff of these files
+// in review. IM_UPDATE_GOLDEN=1 rewrites the .hex files from the .json ones.
+#include "im/client/v1/frame_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/strip.h"
+
+namespace im {
+namespace {
+
+constexpr size_t kLimit = 64 * 1024;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return std::string(absl::StripTrailingAsciiWhitespace(buffer.str()));
+}
+
+class GoldenFrameTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GoldenFrameTest, JsonAndBinaryRoundTrip) {
+  const std::string base = std::string(IM_GOLDEN_DIR) + "/" + GetParam();
+  const std::string json = ReadFile(base + ".json");
+  ASSERT_FALSE(json.empty()) << base << ".json";
+
+  absl::StatusOr<im::client::v1::Frame> from_json = DecodeFrame(json, Encoding::kJson, kLimit);
+  ASSERT_TRUE(from_json.ok()) << from_json.status();
+  EXPECT_EQ(EncodeFrame(*from_json, Encoding::kJson), json);
+
+  const std::string hex = absl::BytesToHexString(EncodeFrame(*from_json, Encoding::kBinary));
+  if (std::getenv("IM_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(base + ".hex") << hex << "\n";
+  }
+  EXPECT_EQ(hex, ReadFile(base + ".hex"));
+
+  absl::StatusOr<im::client::v1::Frame> from_binary =
+      DecodeFrame(absl::HexStringToBytes(hex), Encoding::kBinary, kLimit);
+  ASSERT_TRUE(from_binary.ok()) << from_binary.status();
+  EXPECT_EQ(EncodeFrame(*from_binary, Encoding::kJson), json);
+}
+
+INSTANTIATE_TEST_SUITE_P(Client, GoldenFrameTest, ::testing::Values("connect", "send", "ping"));
+
+TEST(FrameCodecTest, RejectsWhatIsNotAFrame) {
+  EXPECT_EQ(DecodeFrame("\xff\xff\xff", Encoding::kBinary, kLimit).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeFrame("{\"ping\":", Encoding::kJson, kLimit).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeFrame("{\"pong\":{},\"nosuchfield\":1}", Encoding::kJson, kLimit).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeFrame("{\"requestId\":\"x\"}", Encoding::kJson, kLimit).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeFrame("", Encoding::kBinary, kLimit).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(FrameCodecTest, AClientIgnoresJsonFieldsItDoesNotKnow) {
+  auto frame = DecodeFrame("{\"pong\":{\"serverTime\":\"5\"},\"fromANewerServer\":1}",
+                           Encoding::kJson, kLimit, UnknownJsonFields::kIgnore);
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(frame->pong().server_time(), 5);
+}
+
+TEST(FrameCodecTest, RejectsOversizedFramesBeforeParsing) {
+  const std::string big(kLimit + 1, ' ');
+  EXPECT_EQ(DecodeFrame(big, Encoding::kJson, kLimit).status().code(),
+            absl::StatusCode::kOutOfRange);
+}
+
+}  // namespace
+}  // namespace im
