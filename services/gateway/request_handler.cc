@@ -232,7 +232,7 @@ void RequestHandler::Ping(const std::shared_ptr<Connection>& conn, Frame frame, 
 void RequestHandler::Send(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding) {
   const ConnectionInfo& info = conn->info();
   im::client::v1::Send& send = *frame.mutable_send();
-  absl::StatusOr<std::string> key = ChannelKeyFor(info.uid, send.channel());
+  absl::StatusOr<ChannelKey> key = ChannelKey::For(info.uid, send.channel());
   if (!key.ok()) {
     Reply(conn, RefusalFor(frame, ReasonFor(key.status()), std::string(key.status().message())),
           encoding);

@@ -28,14 +28,14 @@ size_t SendBatcher::shards() const {
   return shards_.size();
 }
 
-bool SendBatcher::Submit(const std::string& channel_key, im::message::v1::SendItem item,
+bool SendBatcher::Submit(const ChannelKey& channel_key, im::message::v1::SendItem item,
                          Callback done) {
   const size_t bytes = item.ByteSizeLong();
   std::shared_ptr<Call> call;
   size_t index;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    index = LaneOfChannel(channel_key, shards_.size());
+    index = channel_key.Lane(shards_.size());
     Shard& shard = shards_[index];
     if (shard.queue.size() >= options_.max_queue ||
         shard.queued_bytes + bytes > options_.max_queue_bytes) {
@@ -74,7 +74,7 @@ SendBatcher::Started SendBatcher::ReshardLocked() {
   std::vector<Shard> next(lanes_wanted_);
   for (Shard& shard : shards_) {
     for (Pending& pending : shard.queue) {
-      Shard& to = next[LaneOfChannel(pending.channel_key, next.size())];
+      Shard& to = next[pending.channel_key.Lane(next.size())];
       to.queued_bytes += pending.bytes;
       to.queue.push_back(std::move(pending));
     }

@@ -5,7 +5,7 @@
 // order (per-connection order per channel).
 //
 // There is one shard per send lane of the message service, with its lane function
-// (LaneOfChannel), so each call waits for one lane rather than for the slowest of several. The
+// (ChannelKey::Lane), so each call waits for one lane rather than for the slowest of several. The
 // lane count is learned, not configured: every Send answer carries it (send_lanes). Until the
 // first answer everything goes through one shard; when an answer names another count, the batcher
 // starts no call until those in flight have returned, then regroups what is queued by the new
@@ -27,6 +27,7 @@
 
 #include "absl/time/time.h"
 #include "im/message/v1/message.grpc.pb.h"
+#include "services/message/public/channel_key.h"
 
 namespace im::gateway {
 
@@ -57,14 +58,14 @@ class SendBatcher {
 
   // Queues `item`; `done` runs once, on a gRPC thread, and must not block. False (and `done` not
   // called) when the shard's queue is full.
-  bool Submit(const std::string& channel_key, im::message::v1::SendItem item, Callback done);
+  bool Submit(const ChannelKey& channel_key, im::message::v1::SendItem item, Callback done);
 
   // The shards in use: 1 until the message service told its lane count, then that count.
   size_t shards() const;
 
  private:
   struct Pending {
-    std::string channel_key;
+    ChannelKey channel_key;
     im::message::v1::SendItem item;
     size_t bytes;
     Callback done;

@@ -9,16 +9,13 @@ namespace im::message {
 
 absl::StatusOr<std::string> ReadableChannelKey(ChannelStore& channels, const std::string& uid,
                                                const im::common::v1::Channel& channel) {
-  absl::StatusOr<std::string> key;
-  if (uid.empty()) {
-    if (channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) {
-      return absl::InvalidArgumentError("uid is required to read a person channel");
-    }
-    key = GroupChannelKey(channel.id());
-  } else {
-    key = ChannelKeyFor(uid, channel);
+  if (uid.empty() && channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) {
+    return absl::InvalidArgumentError("uid is required to read a person channel");
   }
-  if (!key.ok() || channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) return key;
+  absl::StatusOr<ChannelKey> key =
+      uid.empty() ? ChannelKey::Group(channel.id()) : ChannelKey::For(uid, channel);
+  if (!key.ok()) return key.status();
+  if (key->is_person()) return key->str();
   absl::StatusOr<std::vector<GroupAccess>> access = channels.CheckAccess({channel.id()}, {uid});
   if (!access.ok()) return access.status();
   switch ((*access)[0]) {
@@ -33,7 +30,7 @@ absl::StatusOr<std::string> ReadableChannelKey(ChannelStore& channels, const std
     case GroupAccess::kSubscriber:
       break;
   }
-  return key;
+  return key->str();
 }
 
 }  // namespace im::message

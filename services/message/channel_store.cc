@@ -63,7 +63,11 @@ LEFT JOIN message.subscribers s ON s.channel_key = t.channel_key AND s.uid = t.u
 constexpr PgStatement kSubscribersOf{"message_subscribers_of", R"sql(
 SELECT channel_key, uid FROM message.subscribers WHERE channel_key = ANY($1::text[]))sql"};
 
-absl::StatusOr<std::string> KeyOf(const std::string& group_id) { return GroupChannelKey(group_id); }
+absl::StatusOr<std::string> KeyOf(const std::string& group_id) {
+  absl::StatusOr<ChannelKey> key = ChannelKey::Group(group_id);
+  if (!key.ok()) return key.status();
+  return key->str();
+}
 
 absl::Status GroupNotFound(const std::string& group_id) {
   return absl::NotFoundError(absl::StrCat("group ", group_id, " does not exist"));
@@ -235,10 +239,11 @@ std::vector<std::string> ChannelStore::SubscribersPast(pqxx::transaction_base& t
                                                        const std::string& after,
                                                        size_t limit) const {
   std::vector<std::string> uids;
-  std::string group_id;
-  if (!ParseGroupKey(channel_key, &group_id)) return uids;
-  for (const auto& row : tx.exec_params(kSubscribersPast, channel_key, after, group_id,
-                                        static_cast<int64_t>(limit))) {
+  absl::StatusOr<ChannelKey> key = ChannelKey::Parse(channel_key);
+  if (!key.ok() || !key->is_group()) return uids;
+  for (const auto& row :
+       tx.exec_params(kSubscribersPast, channel_key, after, std::string(key->group_id()),
+                      static_cast<int64_t>(limit))) {
     uids.push_back(row[0].as<std::string>());
   }
   return uids;

@@ -61,7 +61,7 @@ absl::Status Channels::EnsureConversations(const std::string& group_id,
                                            const char* retry_hint) {
   absl::Status status;
   if (absl::StatusOr<std::vector<PositionRead>> heads =
-          messages_->HeadPositions(*GroupChannelKey(group_id), uids);
+          messages_->HeadPositions(ChannelKey::Group(group_id)->str(), uids);
       !heads.ok()) {
     status = heads.status();
   } else {

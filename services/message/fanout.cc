@@ -139,12 +139,15 @@ std::vector<std::vector<std::string>> Fanout::Recipients(const std::vector<Fanou
   absl::flat_hash_map<std::string, size_t> group_index;
   for (size_t i = 0; i < items.size(); ++i) {
     const FanoutItem& item = items[i];
-    std::string low, high, group_id;
     if (item.explicit_uids) {
       recipients[i] = item.uids;
-    } else if (ParsePersonKey(item.channel_key, &low, &high)) {
-      recipients[i] = {low, high};
-    } else if (ParseGroupKey(item.channel_key, &group_id)) {
+      continue;
+    }
+    absl::StatusOr<ChannelKey> key = ChannelKey::Parse(item.channel_key);
+    if (!key.ok()) continue;
+    if (key->is_person()) {
+      recipients[i] = {std::string(key->low_uid()), std::string(key->high_uid())};
+    } else {
       group_items.push_back(i);
       if (group_index.try_emplace(item.channel_key, group_keys.size()).second) {
         group_keys.push_back(item.channel_key);

@@ -24,15 +24,18 @@ absl::StatusOr<v1::GetChannelHeadsResponse> HeadsReader::GetChannelHeads(
   if (static_cast<size_t>(request.hidden_to_seqs_size()) > count) {
     return absl::InvalidArgumentError("more hidden_to_seqs than channels");
   }
+  std::vector<ChannelKey> channel_keys;
   std::vector<std::string> keys;
+  channel_keys.reserve(count);
   keys.reserve(count);
   for (size_t i = 0; i < count; ++i) {
-    absl::StatusOr<std::string> key = ChannelKeyFor(request.uid(), request.channels(i));
+    absl::StatusOr<ChannelKey> key = ChannelKey::For(request.uid(), request.channels(i));
     if (!key.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("channels[", i, "]: ", key.status().message()));
     }
-    keys.push_back(*std::move(key));
+    keys.push_back(key->str());
+    channel_keys.push_back(*std::move(key));
   }
   std::vector<int64_t> hidden(count, 0);
   for (int i = 0; i < request.hidden_to_seqs_size(); ++i) {
@@ -52,10 +55,9 @@ absl::StatusOr<v1::GetChannelHeadsResponse> HeadsReader::GetChannelHeads(
     std::vector<size_t> group_index;
     std::vector<std::string> group_ids, uids;
     for (size_t i = 0; i < count; ++i) {
-      std::string group_id;
-      if (!ParseGroupKey(keys[i], &group_id)) continue;
+      if (!channel_keys[i].is_group()) continue;
       group_index.push_back(i);
-      group_ids.push_back(std::move(group_id));
+      group_ids.emplace_back(channel_keys[i].group_id());
       uids.push_back(request.uid());
     }
     if (!group_ids.empty()) {

@@ -32,15 +32,15 @@ absl::StatusOr<std::vector<FanoutItem>> ToFanoutItems(const im::message::v1::Not
     for (const std::string& uid : item.uids()) {
       if (absl::Status s = ValidateId(uid, "uid"); !s.ok()) return invalid(s.message());
     }
-    absl::StatusOr<std::string> key = ChannelKeyFor(item.exclude_device().uid(), item.channel());
+    absl::StatusOr<ChannelKey> key = ChannelKey::For(item.exclude_device().uid(), item.channel());
     if (!item.uids().empty()) {
       fanout.explicit_uids = true;
       fanout.uids.assign(item.uids().begin(), item.uids().end());
       // The key only picks the lane (order with the channel's messages); any stable value works.
-      fanout.channel_key = key.ok() ? *key : item.uids(0);
+      fanout.channel_key = key.ok() ? key->str() : item.uids(0);
     } else {
       if (!key.ok()) return invalid(key.status().message());
-      fanout.channel_key = *std::move(key);
+      fanout.channel_key = key->str();
     }
     out.push_back(std::move(fanout));
   }

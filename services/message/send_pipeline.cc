@@ -20,10 +20,11 @@ const prometheus::Histogram::BucketBoundaries kLaneBuckets = {1, 2, 4, 8, 16, 32
 
 }  // namespace
 
-// One Submit: its items, their results, and how many are still unsettled.
+// One Submit: its items with their keys, their results, and how many are still unsettled.
 struct SendPipeline::Call {
   absl::Time submitted = absl::Now();
   std::vector<v1::SendItem> items;
+  std::vector<KeyedSendItem> keyed;
   std::vector<v1::SendResult> results;
   std::atomic<size_t> unsettled;
   Done done;
@@ -88,10 +89,10 @@ void SendPipeline::Submit(std::vector<v1::SendItem> items, Done done) {
   // Items of one channel go to one lane in request order; an item whose channel is invalid goes
   // anywhere, the processor rejects it.
   std::vector<std::vector<size_t>> by_lane(lanes_.size());
+  call->keyed.reserve(call->items.size());
   for (size_t i = 0; i < call->items.size(); ++i) {
-    const v1::SendItem& item = call->items[i];
-    absl::StatusOr<std::string> key = ChannelKeyFor(item.from_uid(), item.channel());
-    by_lane[key.ok() ? LaneFor(*key) : 0].push_back(i);
+    const KeyedSendItem& keyed = call->keyed.emplace_back(call->items[i]);
+    by_lane[keyed.key.ok() ? LaneFor(keyed.key->str()) : 0].push_back(i);
   }
   call_lanes_.Observe(static_cast<double>(
       std::count_if(by_lane.begin(), by_lane.end(), [](const auto& l) { return !l.empty(); })));
@@ -132,10 +133,10 @@ void SendPipeline::Loop(size_t lane_index) {
     if (batch.empty()) return;
     const absl::Time popped = absl::Now();
     absl::Time oldest = popped;
-    std::vector<const v1::SendItem*> items;
+    std::vector<const KeyedSendItem*> items;
     items.reserve(batch.size());
     for (const Entry& entry : batch) {
-      items.push_back(&entry.call->items[entry.index]);
+      items.push_back(&entry.call->keyed[entry.index]);
       oldest = std::min(oldest, entry.call->submitted);
     }
     SendStages stages;

@@ -25,7 +25,9 @@ enum class Kind { kHistory, kNoPersist, kCmd };
 struct SendProcessor::Work {
   const v1::SendItem* item = nullptr;
   Kind kind = Kind::kHistory;
-  std::string key;
+  // The key the caller made; `key` once it is valid.
+  const absl::StatusOr<ChannelKey>* given_key = nullptr;
+  ChannelKey key;
   bool settled = false;
   // An earlier item of the batch with the same sender key; this one gets its result.
   int copy_of = -1;
@@ -63,7 +65,7 @@ struct SendProcessor::Work {
   // The push for this item, as committed.
   void MakeFanout(int64_t seq, int64_t red_dot_ordinal) {
     FanoutItem out;
-    out.channel_key = key;
+    out.channel_key = key.str();
     im::common::v1::Message* message = out.item.mutable_message();
     message->set_message_id(result.message_id());
     message->set_message_seq(seq);
@@ -102,6 +104,7 @@ struct SendProcessor::Reads {
   std::vector<std::optional<StoredMessage>> found[2];
   // PERSON channels of history items not known to have a head, and whether each has one.
   std::vector<std::string> head_keys;
+  std::vector<const ChannelKey*> head_channels;
   std::vector<bool> have_heads;
 };
 
@@ -118,13 +121,9 @@ void FailPending(std::vector<Work>& works, const absl::Status& status,
   }
 }
 
-bool IsPersonKey(const std::string& key) {
-  std::string low, high;
-  return ParsePersonKey(key, &low, &high);
-}
-
 DedupeKey DedupeKeyOf(const Work& work) {
-  return {work.kind == Kind::kCmd, work.key, work.item->from_uid(), work.item->client_msg_no()};
+  return {work.kind == Kind::kCmd, work.key.str(), work.item->from_uid(),
+          work.item->client_msg_no()};
 }
 
 }  // namespace
@@ -137,11 +136,15 @@ SendProcessor::SendProcessor(SendStores stores, SequenceClient* sequence,
       ids_(ids),
       options_(options) {}
 
-std::vector<SendOutcome> SendProcessor::Process(const std::vector<const v1::SendItem*>& items,
+KeyedSendItem::KeyedSendItem(const v1::SendItem& send_item)
+    : item(&send_item), key(ChannelKey::For(send_item.from_uid(), send_item.channel())) {}
+
+std::vector<SendOutcome> SendProcessor::Process(const std::vector<const KeyedSendItem*>& items,
                                                 SendStages* stages) {
   std::vector<Work> works(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
-    works[i].item = items[i];
+    works[i].item = items[i]->item;
+    works[i].given_key = &items[i]->key;
     Validate(works[i]);
   }
   absl::Time start = absl::Now();
@@ -201,9 +204,8 @@ void SendProcessor::Validate(Work& work) const {
   if (item.client_msg_no().size() > kMaxClientMsgNoBytes) {
     return invalid(absl::StrCat("client_msg_no is longer than ", kMaxClientMsgNoBytes, " bytes"));
   }
-  absl::StatusOr<std::string> key = ChannelKeyFor(item.from_uid(), item.channel());
-  if (!key.ok()) return invalid(key.status().message());
-  work.key = *std::move(key);
+  if (!work.given_key->ok()) return invalid(work.given_key->status().message());
+  work.key = **work.given_key;
   if (item.payload().size() > options_.max_payload_bytes) {
     return work.Fail(im::common::v1::REASON_CODE_TOO_LARGE,
                      absl::StrCat("payload is larger than ", options_.max_payload_bytes, " bytes"));
@@ -254,8 +256,8 @@ void SendProcessor::PlanMembership(std::vector<Work>& works, Reads& reads) const
     // A client's cmd may only go to members of its channel; business servers address anyone.
     const bool client_addressed = work.kind == Kind::kCmd && !work.item->from_device_id().empty() &&
                                   !work.item->recipient_uids().empty();
-    std::string group_id, low, high;
-    if (ParseGroupKey(work.key, &group_id)) {
+    if (work.key.is_group()) {
+      const std::string group_id(work.key.group_id());
       reads.pair_items.push_back(i);
       reads.is_recipient.push_back(false);
       reads.group_ids.push_back(group_id);
@@ -267,9 +269,9 @@ void SendProcessor::PlanMembership(std::vector<Work>& works, Reads& reads) const
         reads.group_ids.push_back(group_id);
         reads.uids.push_back(uid);
       }
-    } else if (client_addressed && ParsePersonKey(work.key, &low, &high)) {
+    } else if (client_addressed && work.key.is_person()) {
       for (const std::string& uid : work.item->recipient_uids()) {
-        if (uid == low || uid == high) continue;
+        if (uid == work.key.low_uid() || uid == work.key.high_uid()) continue;
         work.Fail(im::common::v1::REASON_CODE_PERMISSION_DENIED,
                   absl::StrCat("a client's cmd may only go to the chat's two users, not ", uid));
         break;
@@ -283,7 +285,8 @@ void SendProcessor::PlanDedupe(const std::vector<Work>& works, Reads& reads) con
     if (!work.pending() || work.kind == Kind::kNoPersist) continue;
     const bool cmd = work.kind == Kind::kCmd;
     if (reads.key_index.try_emplace(DedupeKeyOf(work), reads.keys[cmd].size()).second) {
-      reads.keys[cmd].push_back({work.key, work.item->from_uid(), work.item->client_msg_no()});
+      reads.keys[cmd].push_back(
+          {work.key.str(), work.item->from_uid(), work.item->client_msg_no()});
     }
   }
 }
@@ -294,9 +297,10 @@ void SendProcessor::PlanHeads(const std::vector<Work>& works, Reads& reads) {
   absl::flat_hash_set<std::string_view> seen;
   std::lock_guard<std::mutex> lock(known_heads_mu_);
   for (const Work& work : works) {
-    if (!work.pending() || work.kind != Kind::kHistory || !IsPersonKey(work.key)) continue;
-    if (known_heads_.contains(work.key) || !seen.insert(work.key).second) continue;
-    reads.head_keys.push_back(work.key);
+    if (!work.pending() || work.kind != Kind::kHistory || !work.key.is_person()) continue;
+    if (known_heads_.contains(work.key.str()) || !seen.insert(work.key.str()).second) continue;
+    reads.head_keys.push_back(work.key.str());
+    reads.head_channels.push_back(&work.key);
   }
 }
 
@@ -345,7 +349,7 @@ void SendProcessor::EnsureConversations(std::vector<Work>& works, const Reads& r
   // The planned chats that still have items to commit.
   absl::flat_hash_set<std::string_view> waiting;
   for (const Work& work : works) {
-    if (work.pending() && work.kind == Kind::kHistory) waiting.insert(work.key);
+    if (work.pending() && work.kind == Kind::kHistory) waiting.insert(work.key.str());
   }
   absl::flat_hash_set<std::string> fresh;
   std::vector<im::conversation::v1::EnsureItem> items;
@@ -357,19 +361,17 @@ void SendProcessor::EnsureConversations(std::vector<Work>& works, const Reads& r
       continue;
     }
     fresh.insert(key);
-    std::string low, high;
-    ParsePersonKey(key, &low, &high);
-    for (const auto& [uid, peer] : {std::pair(&low, &high), std::pair(&high, &low)}) {
+    const ChannelKey& channel = *reads.head_channels[i];
+    for (const std::string_view uid : {channel.low_uid(), channel.high_uid()}) {
       im::conversation::v1::EnsureItem& item = items.emplace_back();
-      item.set_uid(*uid);
-      item.mutable_channel()->set_type(im::common::v1::CHANNEL_TYPE_PERSON);
-      item.mutable_channel()->set_id(*peer);
+      item.set_uid(std::string(uid));
+      *item.mutable_channel() = channel.AsSeenBy(uid);
     }
   }
   if (items.empty()) return;
   if (absl::Status status = conversations_->Ensure(std::move(items)); !status.ok()) {
     for (Work& work : works) {
-      if (work.pending() && work.kind == Kind::kHistory && fresh.contains(work.key)) {
+      if (work.pending() && work.kind == Kind::kHistory && fresh.contains(work.key.str())) {
         work.Fail(im::common::v1::REASON_CODE_UNAVAILABLE, status.message());
       }
     }
@@ -391,9 +393,9 @@ void SendProcessor::AssignSeqsAndIds(std::vector<Work>& works, int64_t now_ms) {
     if (!work.pending()) continue;
     ++pending;
     if (work.kind != Kind::kHistory) continue;
-    auto [it, inserted] = request_of.try_emplace(work.key, requests.size());
+    auto [it, inserted] = request_of.try_emplace(work.key.str(), requests.size());
     if (inserted) {
-      requests.push_back(SeqRequest{work.key, im::sequence::v1::COUNTER_KIND_MESSAGE_SEQ, 0});
+      requests.push_back(SeqRequest{work.key.str(), im::sequence::v1::COUNTER_KIND_MESSAGE_SEQ, 0});
     }
     ++requests[it->second].count;
   }
@@ -411,13 +413,13 @@ void SendProcessor::AssignSeqsAndIds(std::vector<Work>& works, int64_t now_ms) {
   for (Work& work : works) {
     if (!work.pending()) continue;
     StoredMessage& row = work.row;
-    row.channel_key = work.key;
+    row.channel_key = work.key.str();
     row.message_id = (*ids)[id_index++];
     row.from_uid = work.item->from_uid();
     row.client_msg_no = work.item->client_msg_no();
     row.red_dot = work.red_dot();
     row.created_ms = now_ms;
-    if (work.kind == Kind::kHistory) row.seq = next[request_of.at(work.key)]++;
+    if (work.kind == Kind::kHistory) row.seq = next[request_of.at(work.key.str())]++;
     if (work.kind != Kind::kNoPersist) row.payload = work.item->payload();
   }
 }
@@ -432,9 +434,8 @@ void SendProcessor::ResolveCmdRecipients(std::vector<Work>& works) {
       }
       continue;
     }
-    std::string low, high;
-    if (ParsePersonKey(work.key, &low, &high)) {
-      work.recipients = {low, high};
+    if (work.key.is_person()) {
+      work.recipients = {std::string(work.key.low_uid()), std::string(work.key.high_uid())};
     } else {
       work.to_subscribers = true;
     }
@@ -493,8 +494,8 @@ void SendProcessor::Commit(std::vector<Work>& works) {
         const InsertOutcome& outcome = (*outcomes)[j];
         settle(work, rows[j], outcome);
         if (outcome.kind != InsertOutcome::Kind::kInserted) continue;
-        last_of[{work.key, work.item->from_uid()}] = j;
-        if (IsPersonKey(work.key)) Remember(work.key);
+        last_of[{work.key.str(), work.item->from_uid()}] = j;
+        if (work.key.is_person()) Remember(work.key.str());
       }
       for (const auto& [sender, j] : last_of) {
         Work& work = works[history[j]];

@@ -26,6 +26,7 @@
 #include "services/message/fanout_item.h"
 #include "services/message/id_generator.h"
 #include "services/message/message_store.h"
+#include "services/message/public/channel_key.h"
 #include "services/message/sequence_client.h"
 
 namespace im::message {
@@ -60,6 +61,15 @@ struct SendStages {
   absl::Duration commit;
 };
 
+// An item to send and its channel key, made once where the item enters the service (the send
+// pipeline chooses its lane by the key); an invalid channel keeps the reason.
+struct KeyedSendItem {
+  explicit KeyedSendItem(const im::message::v1::SendItem& send_item);
+
+  const im::message::v1::SendItem* item;
+  absl::StatusOr<ChannelKey> key;
+};
+
 class SendProcessor {
  public:
   struct Options {
@@ -80,7 +90,7 @@ class SendProcessor {
   // parties; if that fails, the items of that channel get UNAVAILABLE. When Postgres, the sequence
   // service or the id lease fails, every item not already settled gets UNAVAILABLE and nothing of
   // it is delivered. Never fails as a whole. `stages`, when given, gets the time of each step.
-  std::vector<SendOutcome> Process(const std::vector<const im::message::v1::SendItem*>& items,
+  std::vector<SendOutcome> Process(const std::vector<const KeyedSendItem*>& items,
                                    SendStages* stages = nullptr);
 
   // Per-item state while a batch is processed, and what the batch reads before its write (defined

@@ -19,6 +19,8 @@
 namespace im::gateway {
 namespace {
 
+ChannelKey GroupKey(const std::string& id) { return *ChannelKey::Group(id); }
+
 using im::message::v1::SendItem;
 using im::message::v1::SendRequest;
 using im::message::v1::SendResponse;
@@ -122,8 +124,7 @@ class SendBatcherTest : public ::testing::Test {
         item.mutable_channel()->set_type(im::common::v1::CHANNEL_TYPE_GROUP);
         item.set_from_uid("alice");
         item.set_client_msg_no(msg);
-        ASSERT_TRUE(
-            batcher.Submit(absl::StrCat("g:", channel), std::move(item), outcomes.For(msg)));
+        ASSERT_TRUE(batcher.Submit(GroupKey(channel), std::move(item), outcomes.For(msg)));
       }
     }
   }
@@ -141,7 +142,7 @@ TEST_F(SendBatcherTest, BatchesWhileACallIsInFlightAndKeepsChannelOrder) {
     SendBatcher batcher(stub_, {.max_batch = 64});
     for (int i = 0; i < 100; ++i) {
       const std::string msg = absl::StrCat("m", i);
-      ASSERT_TRUE(batcher.Submit("g:team", Item("team", msg), outcomes.For(msg)));
+      ASSERT_TRUE(batcher.Submit(GroupKey("team"), Item("team", msg), outcomes.For(msg)));
     }
     ASSERT_TRUE(outcomes.WaitFor(100));
   }
@@ -162,8 +163,8 @@ TEST_F(SendBatcherTest, AFailedCallFailsEachOfItsItems) {
   service_.failure = grpc::Status(grpc::StatusCode::UNAVAILABLE, "down");
   Outcomes outcomes;
   SendBatcher batcher(stub_, {});
-  ASSERT_TRUE(batcher.Submit("g:a", Item("a", "x"), outcomes.For("x")));
-  ASSERT_TRUE(batcher.Submit("g:b", Item("b", "y"), outcomes.For("y")));
+  ASSERT_TRUE(batcher.Submit(GroupKey("a"), Item("a", "x"), outcomes.For("x")));
+  ASSERT_TRUE(batcher.Submit(GroupKey("b"), Item("b", "y"), outcomes.For("y")));
   ASSERT_TRUE(outcomes.WaitFor(2));
   for (const char* msg : {"x", "y"}) {
     EXPECT_EQ(outcomes.by_msg[msg].status.error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -177,7 +178,7 @@ TEST_F(SendBatcherTest, BatchBytesAreBounded) {
     SendBatcher batcher(stub_, {.max_batch = 100, .max_batch_bytes = 3000});
     for (int i = 0; i < 10; ++i) {
       const std::string msg = absl::StrCat("m", i);
-      ASSERT_TRUE(batcher.Submit("g:big", Item("big", msg, 1000), outcomes.For(msg)));
+      ASSERT_TRUE(batcher.Submit(GroupKey("big"), Item("big", msg, 1000), outcomes.For(msg)));
     }
     ASSERT_TRUE(outcomes.WaitFor(10));
   }
@@ -193,9 +194,9 @@ TEST_F(SendBatcherTest, AFullQueueRefuses) {
   // One in flight, three queued, the fifth refused.
   for (int i = 0; i < 4; ++i) {
     const std::string msg = absl::StrCat("m", i);
-    ASSERT_TRUE(batcher.Submit("g:q", Item("q", msg), outcomes.For(msg)));
+    ASSERT_TRUE(batcher.Submit(GroupKey("q"), Item("q", msg), outcomes.For(msg)));
   }
-  EXPECT_FALSE(batcher.Submit("g:q", Item("q", "m4"), outcomes.For("m4")));
+  EXPECT_FALSE(batcher.Submit(GroupKey("q"), Item("q", "m4"), outcomes.For("m4")));
   ASSERT_TRUE(outcomes.WaitFor(4));
   EXPECT_EQ(outcomes.by_msg.count("m4"), 0u);
 }
@@ -213,7 +214,7 @@ bool WaitForShards(const SendBatcher& batcher, size_t shards) {
 std::set<size_t> LanesOf(const std::vector<std::string>& channels, size_t lanes) {
   std::set<size_t> out;
   for (const std::string& channel : channels) {
-    out.insert(LaneOfChannel(absl::StrCat("g:", channel), lanes));
+    out.insert(GroupKey(channel).Lane(lanes));
   }
   return out;
 }

@@ -176,7 +176,7 @@ TEST_F(MessageHeadsTest, SkippedRowsTakeNoOrdinal) {
 TEST_F(MessageHeadsTest, FanoutCarriesTheAssignedOrdinal) {
   const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
   const v1::SendItem quiet = Quiet(Item(a, Person(b), "q")), loud = Item(a, Person(b), "l");
-  std::vector<SendOutcome> outcomes = processor_->Process({&quiet, &loud});
+  std::vector<SendOutcome> outcomes = ProcessAll(*processor_, {&quiet, &loud});
   ASSERT_TRUE(outcomes[0].fanout.has_value());
   ASSERT_TRUE(outcomes[1].fanout.has_value());
   EXPECT_EQ(outcomes[0].fanout->item.message().red_dot_ordinal(), 0);
@@ -400,7 +400,7 @@ TEST_F(MessageHeadsTest, EnsureOncePerNewPersonChat) {
   // A second processor (another replica) finds the head in Postgres.
   SendProcessor other(Stores(), sequence_client_.get(), conversation_client_.get(), ids_.get(), {});
   const v1::SendItem again = Item(a, Person(b), "3");
-  ASSERT_EQ(other.Process({&again})[0].result.reason(), REASON_CODE_SUCCESS);
+  ASSERT_EQ(ProcessAll(other, {&again})[0].result.reason(), REASON_CODE_SUCCESS);
   // no_persist and sync_once make no conversation.
   v1::SendItem ephemeral = Item(a, Person(c), "e");
   ephemeral.mutable_flags()->set_no_persist(true);
@@ -428,7 +428,7 @@ TEST_F(MessageHeadsTest, FailedEnsureFailsOnlyTheNewChat) {
   ASSERT_EQ(SendOne(Item(a, Person(b), "known")).reason(), REASON_CODE_SUCCESS);
   conversations_->set_fail_ensure(true);
   const v1::SendItem known = Item(a, Person(b), "1"), fresh = Item(a, Person(c), "2");
-  std::vector<SendOutcome> outcomes = processor_->Process({&known, &fresh});
+  std::vector<SendOutcome> outcomes = ProcessAll(*processor_, {&known, &fresh});
   EXPECT_EQ(outcomes[0].result.reason(), REASON_CODE_SUCCESS) << outcomes[0].result.message();
   EXPECT_EQ(outcomes[1].result.reason(), REASON_CODE_UNAVAILABLE);
   EXPECT_NE(outcomes[1].result.message().find("conversation service"), std::string::npos)
@@ -441,7 +441,7 @@ TEST_F(MessageHeadsTest, FailedEnsureFailsOnlyTheNewChat) {
       0);
   // Once it is back, the retry goes through.
   conversations_->set_fail_ensure(false);
-  outcomes = processor_->Process({&fresh});
+  outcomes = ProcessAll(*processor_, {&fresh});
   EXPECT_EQ(outcomes[0].result.reason(), REASON_CODE_SUCCESS) << outcomes[0].result.message();
   EXPECT_EQ(outcomes[0].fanout->item.message().red_dot_ordinal(), 1);
 }

@@ -67,17 +67,16 @@ TEST(ChannelKeyTest, KnowsItsParts) {
 }
 
 TEST(ChannelKeyTest, ParsesWhatItBuildsAndNothingElse) {
-  for (const ChannelKey& key :
-       {*ChannelKey::For("zed", Person("amy")), *ChannelKey::Group("team"),
-        *ChannelKey::For("a", Person(std::string(kMaxIdBytes, 'b')))}) {
+  for (const ChannelKey& key : {*ChannelKey::For("zed", Person("amy")), *ChannelKey::Group("team"),
+                                *ChannelKey::For("a", Person(std::string(kMaxIdBytes, 'b')))}) {
     absl::StatusOr<ChannelKey> parsed = ChannelKey::Parse(key.str());
     ASSERT_TRUE(parsed.ok()) << key.str();
     EXPECT_EQ(*parsed, key);
     EXPECT_EQ(parsed->low_uid(), key.low_uid());
     EXPECT_EQ(parsed->group_id(), key.group_id());
   }
-  for (const char* bad : {"p:zed:amy", "p:amy:amy", "p:amy", "p::amy", "p:a:b:c", "g:", "g:a:b",
-                          "x:team", "", "g"}) {
+  for (const char* bad :
+       {"p:zed:amy", "p:amy:amy", "p:amy", "p::amy", "p:a:b:c", "g:", "g:a:b", "x:team", "", "g"}) {
     EXPECT_EQ(ChannelKey::Parse(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }

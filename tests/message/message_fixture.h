@@ -41,6 +41,17 @@ namespace im::message {
 namespace v1 = im::message::v1;
 using im::common::v1::Channel;
 
+// Runs `items` through `processor` as one batch, keyed as the send pipeline keys them.
+inline std::vector<SendOutcome> ProcessAll(SendProcessor& processor,
+                                           const std::vector<const v1::SendItem*>& items) {
+  std::vector<KeyedSendItem> keyed;
+  keyed.reserve(items.size());
+  for (const v1::SendItem* item : items) keyed.emplace_back(*item);
+  std::vector<const KeyedSendItem*> batch;
+  for (const KeyedSendItem& item : keyed) batch.push_back(&item);
+  return processor.Process(batch);
+}
+
 class MessageFixture : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

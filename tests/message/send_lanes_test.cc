@@ -56,7 +56,7 @@ TEST_F(MessageSendLanesTest, GatewayCallsTakeOneLaneOfTheMessageService) {
     for (int n = 0; n < kPerChat; ++n) {
       for (int c = 0; c < kChats; ++c) {
         v1::SendItem item = Item(sender, Person(absl::StrCat(sender, "-peer", c)), "x");
-        const std::string key = *ChannelKeyFor(sender, item.channel());
+        const ChannelKey key = *ChannelKey::For(sender, item.channel());
         ASSERT_TRUE(batcher.Submit(key, std::move(item), [&](const gateway::SendOutcome& out) {
           std::lock_guard<std::mutex> lock(mu);
           ++settled;

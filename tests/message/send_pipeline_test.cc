@@ -212,7 +212,7 @@ TEST_F(MessageSendTest, SequenceOutageFailsTheWholeBatchAndStoresNothing) {
   SendProcessor processor(Stores(), &dead, conversation_client_.get(), ids_.get(), {});
   const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
   const v1::SendItem first = Item(a, Person(b), "1"), second = Item(b, Person(a), "2");
-  const std::vector<SendOutcome> outcomes = processor.Process({&first, &second});
+  const std::vector<SendOutcome> outcomes = ProcessAll(processor, {&first, &second});
   for (const SendOutcome& outcome : outcomes) {
     EXPECT_EQ(outcome.result.reason(), im::common::v1::REASON_CODE_UNAVAILABLE);
     EXPECT_FALSE(outcome.result.message().empty());
@@ -230,8 +230,8 @@ TEST_F(MessageSendTest, ReplicasRacingOnOneSendStoreItOnce) {
   for (int round = 0; round < 10; ++round) {
     const v1::SendItem item = Item(a, Person(b), "race");
     std::vector<SendOutcome> left, right;
-    std::thread t1([&] { left = processor_->Process({&item}); });
-    std::thread t2([&] { right = other.Process({&item}); });
+    std::thread t1([&] { left = ProcessAll(*processor_, {&item}); });
+    std::thread t2([&] { right = ProcessAll(other, {&item}); });
     t1.join();
     t2.join();
     const v1::SendResult& l = left[0].result;

@@ -101,7 +101,7 @@ Channel ChannelKey::AsSeenBy(std::string_view viewer_uid) const {
   return channel;
 }
 
-size_t ChannelKey::Lane(size_t count) const { return std::hash<std::string_view>()(key_) % count; }
+size_t ChannelKey::Lane(size_t count) const { return LaneOfChannel(key_, count); }
 
 absl::Status ValidateDeviceFlag(int flag) {
   if (flag == im::common::v1::DEVICE_FLAG_UNSPECIFIED ||
@@ -120,33 +120,6 @@ Channel ChannelAsSeenBy(const Channel& channel, std::string_view from_uid,
   seen.set_type(channel.type());
   seen.set_id(std::string(from_uid));
   return seen;
-}
-
-absl::StatusOr<std::string> ChannelKeyFor(std::string_view viewer_uid, const Channel& channel) {
-  absl::StatusOr<ChannelKey> key = ChannelKey::For(viewer_uid, channel);
-  if (!key.ok()) return key.status();
-  return key->str();
-}
-
-absl::StatusOr<std::string> GroupChannelKey(std::string_view group_id) {
-  absl::StatusOr<ChannelKey> key = ChannelKey::Group(group_id);
-  if (!key.ok()) return key.status();
-  return key->str();
-}
-
-bool ParsePersonKey(std::string_view key, std::string* low_uid, std::string* high_uid) {
-  absl::StatusOr<ChannelKey> parsed = ChannelKey::Parse(key);
-  if (!parsed.ok() || !parsed->is_person()) return false;
-  low_uid->assign(parsed->low_uid());
-  high_uid->assign(parsed->high_uid());
-  return true;
-}
-
-bool ParseGroupKey(std::string_view key, std::string* group_id) {
-  absl::StatusOr<ChannelKey> parsed = ChannelKey::Parse(key);
-  if (!parsed.ok() || !parsed->is_group()) return false;
-  group_id->assign(parsed->group_id());
-  return true;
 }
 
 Channel ChannelOfKey(std::string_view channel_key, std::string_view viewer_uid) {

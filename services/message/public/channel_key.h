@@ -46,9 +46,13 @@ class ChannelKey {
   // `key` as a value; INVALID_ARGUMENT when it is not a well-formed key.
   static absl::StatusOr<ChannelKey> Parse(std::string_view key);
 
+  // The empty key, for a field filled in once a key is known: neither PERSON nor GROUP, no parts.
+  ChannelKey() = default;
+
   const std::string& str() const { return key_; }
+  bool empty() const { return key_.empty(); }
   bool is_person() const { return split_ != 0; }
-  bool is_group() const { return split_ == 0; }
+  bool is_group() const { return split_ == 0 && !key_.empty(); }
   // GROUP: the group id; PERSON: empty.
   std::string_view group_id() const;
   // PERSON: the two uids, the lower first; GROUP: empty.
@@ -88,12 +92,8 @@ im::common::v1::Channel ChannelAsSeenBy(const im::common::v1::Channel& channel,
 // channel for a string that is not a key.
 im::common::v1::Channel ChannelOfKey(std::string_view channel_key, std::string_view viewer_uid);
 
-// String forms of ChannelKey, until every caller holds the type.
-absl::StatusOr<std::string> ChannelKeyFor(std::string_view viewer_uid,
-                                          const im::common::v1::Channel& channel);
-absl::StatusOr<std::string> GroupChannelKey(std::string_view group_id);
-bool ParsePersonKey(std::string_view key, std::string* low_uid, std::string* high_uid);
-bool ParseGroupKey(std::string_view key, std::string* group_id);
+// The lane of any string (ChannelKey::Lane is this of its key), for work queued by a value that
+// is not always a channel key, e.g. a notification addressed to uids only.
 size_t LaneOfChannel(std::string_view channel_key, size_t count);
 
 }  // namespace im
