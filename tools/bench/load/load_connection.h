@@ -18,8 +18,8 @@
 #include <string>
 
 #include "common/coalescing_stream.h"
-#include "im/client/v1/frame_codec.h"
 #include "im/client/v1/client.pb.h"
+#include "im/client/v1/frame_codec.h"
 
 namespace im::load {
 
