@@ -64,13 +64,12 @@ im_redis_start "$state" "$redis_port" ephemeral
 
 im_stores_env "$state" im_test | im_write_stack_env "$state"
 
-# The tests take the stores from the environment; the stack file says the same for other programs.
-IM_TEST_POSTGRES_DSN="$(im_pg_dsn "$pg_port" im_test)"
-IM_TEST_REDIS_ADDR="127.0.0.1:$redis_port"
+# The tests read the stores from the stack file in IM_TEST_STACK_DIR (tests/support/test_env.h).
+IM_TEST_STACK_DIR="$state"
 # Tests run this through system(), i.e. /bin/sh; %q keeps paths with spaces in one word.
 printf -v IM_TEST_STACK '%q %q' "$IM_ROOT/scripts/stack.sh" "$state"
-export IM_TEST_POSTGRES_DSN IM_TEST_REDIS_ADDR IM_TEST_STACK
-im_log "Postgres $IM_TEST_POSTGRES_DSN, Redis $IM_TEST_REDIS_ADDR"
+export IM_TEST_STACK_DIR IM_TEST_STACK
+im_log "Postgres $(im_pg_dsn "$pg_port" im_test), Redis 127.0.0.1:$redis_port"
 
 read -ra extra <<<"${IM_CTEST_ARGS:-}"
 rc=0

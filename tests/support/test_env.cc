@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tools/bench/stack_env.h"
 
 namespace im::testing {
 namespace {
@@ -38,10 +39,33 @@ std::string RequireEnv(const char* name) {
   return value;
 }
 
+// The stack scripts/test.sh started, read once from its stack file.
+const im::bench::StackEnv& Stack() {
+  static const im::bench::StackEnv* stack = [] {
+    const std::string dir = RequireEnv("IM_TEST_STACK_DIR");
+    absl::StatusOr<im::bench::StackEnv> read = im::bench::StackEnv::Read(dir);
+    if (!read.ok()) {
+      ADD_FAILURE() << "no stack file in " << dir << ": " << read.status();
+      std::abort();
+    }
+    return new im::bench::StackEnv(*std::move(read));
+  }();
+  return *stack;
+}
+
+std::string RequireStackValue(absl::string_view key) {
+  std::string value = Stack().Get(key);
+  if (value.empty()) {
+    ADD_FAILURE() << "the stack file names no " << key;
+    std::abort();
+  }
+  return value;
+}
+
 }  // namespace
 
-std::string PostgresDsn() { return RequireEnv("IM_TEST_POSTGRES_DSN"); }
-std::string RedisAddr() { return RequireEnv("IM_TEST_REDIS_ADDR"); }
+std::string PostgresDsn() { return RequireStackValue("POSTGRES_DSN"); }
+std::string RedisAddr() { return RequireStackValue("REDIS_ADDR"); }
 
 std::unique_ptr<PostgresPool> MakePostgresPool() {
   return std::make_unique<PostgresPool>(PostgresPool::Options{.dsn = PostgresDsn(), .size = 8});

@@ -14,9 +14,9 @@
 
 namespace im::testing {
 
-// IM_TEST_POSTGRES_DSN; the test fails at once when it is missing.
+// The stores of the stack scripts/test.sh started, from the stack file in IM_TEST_STACK_DIR
+// (POSTGRES_DSN, REDIS_ADDR as host:port); the test fails at once when either is missing.
 std::string PostgresDsn();
-// IM_TEST_REDIS_ADDR as host:port.
 std::string RedisAddr();
 
 std::unique_ptr<PostgresPool> MakePostgresPool();

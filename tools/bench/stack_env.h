@@ -1,7 +1,7 @@
 // The stack file: DIR/stack.env, which scripts/run.sh (in .local/run) and scripts/test.sh (in
 // .local/test) write once their stack is up and remove when it stops (scripts/lib.sh lists the
-// keys). The load generator and the benchmarks take the stack's addresses and pids from it, so no
-// tool needs a script's printed banner or its default ports.
+// keys). The load generator, the benchmarks and the tests take the stack's addresses and pids from
+// it, so no tool needs a script's printed banner or its default ports.
 //
 //   absl::StatusOr<StackEnv> stack = StackEnv::Read(".local/run");
 //   std::string gateway = stack->GrpcAddress("gateway");  // "127.0.0.1:7002", "" when absent
