@@ -199,13 +199,15 @@ void RequestHandler::Handle(const std::shared_ptr<Connection>& conn, Frame frame
                             Encoding encoding) {
   const Route* route = RouteOf(frame.body_case());
   if (route == nullptr) {
-    Reply(conn,
-          frame.body_case() == Frame::kConnect
-              ? ErrorFrame(frame.request_id(), im::common::v1::REASON_CODE_INVALID_ARGUMENT,
-                           "already connected; CONNECT is only valid as the first frame")
-              : ErrorFrame(frame.request_id(), im::common::v1::REASON_CODE_BAD_FRAME,
-                           "this frame body is only sent by servers"),
-          encoding);
+    std::string why = "this frame body is only sent by servers";
+    ReasonCode reason = im::common::v1::REASON_CODE_BAD_FRAME;
+    if (frame.body_case() == Frame::kConnect) {
+      why = "already connected; CONNECT is only valid as the first frame";
+      reason = im::common::v1::REASON_CODE_INVALID_ARGUMENT;
+    } else if (frame.body_case() == Frame::BODY_NOT_SET) {
+      why = "frame has no body";
+    }
+    Reply(conn, ErrorFrame(frame.request_id(), reason, std::move(why)), encoding);
     return;
   }
   if (route->named_uid != nullptr) {
@@ -272,6 +274,7 @@ void RequestHandler::Send(const std::shared_ptr<Connection>& conn, Frame frame, 
       ack->set_message_id(result.message_id());
       ack->set_message_seq(result.message_seq());
       ack->set_timestamp(result.timestamp());
+      ack->set_duplicate(result.duplicate());
     }
     // Before the reply, so whoever sees the SENDACK also sees it counted.
     metrics->send_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - handed));

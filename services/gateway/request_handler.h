@@ -55,8 +55,8 @@ class RequestHandler {
         extension_timeout_(options.extension_timeout),
         client_cmds_(options.client_cmds) {}
 
-  // `frame` is decoded, has a body other than DISCONNECT, and passed the rate limit. A body
-  // only servers send answers BAD_FRAME, a second CONNECT INVALID_ARGUMENT.
+  // `frame` is decoded, is not DISCONNECT, and passed the rate limit. No body or a body only
+  // servers send answers BAD_FRAME, a second CONNECT INVALID_ARGUMENT, each with the request_id.
   void Handle(const std::shared_ptr<Connection>& conn, Frame frame, Encoding encoding);
 
   // The answer to `request` when it is refused before being served (rate limit, busy, another

@@ -27,6 +27,10 @@ absl::StatusOr<v1::SyncChannelMessagesResponse> MessageReader::Sync(
   if (request.end_seq() != 0 && request.end_seq() < request.start_seq()) {
     return absl::InvalidArgumentError("end_seq is below start_seq");
   }
+  if (!v1::SyncDirection_IsValid(request.direction())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown direction ", static_cast<int>(request.direction())));
+  }
   absl::StatusOr<std::string> key =
       ReadableChannelKey(*channels_, request.uid(), request.channel());
   if (!key.ok()) return key.status();

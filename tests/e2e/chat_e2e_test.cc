@@ -234,12 +234,14 @@ TEST_F(ChatTest, IdempotentSendReturnsTheOriginalStoresOnceAndDeliversOnce) {
   absl::StatusOr<client::SendAck> first = alice_phone->Send(PersonChannel(bob), "same", "once");
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(first->reason(), common::REASON_CODE_SUCCESS) << first->message();
+  EXPECT_FALSE(first->duplicate());
   // A retry, e.g. after a lost SENDACK; then the same retried twice at once.
   absl::StatusOr<client::SendAck> retry = alice_phone->Send(PersonChannel(bob), "same", "once");
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_EQ(retry->reason(), common::REASON_CODE_SUCCESS) << retry->message();
   EXPECT_EQ(retry->message_id(), first->message_id());
   EXPECT_EQ(retry->message_seq(), first->message_seq());
+  EXPECT_TRUE(retry->duplicate()) << "the SENDACK says the retry was a duplicate";
 
   std::vector<absl::StatusOr<client::Frame>> concurrent(2, absl::UnknownError("no answer"));
   std::atomic<int> answered{0};
@@ -256,6 +258,7 @@ TEST_F(ChatTest, IdempotentSendReturnsTheOriginalStoresOnceAndDeliversOnce) {
     ASSERT_TRUE(frame.ok()) << frame.status();
     EXPECT_EQ(frame->sendack().message_id(), first->message_id());
     EXPECT_EQ(frame->sendack().message_seq(), first->message_seq());
+    EXPECT_TRUE(frame->sendack().duplicate());
   }
 
   std::vector<common::Message> received = RecvsWithin(*bob_phone, absl::Seconds(1));

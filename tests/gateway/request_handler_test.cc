@@ -606,6 +606,13 @@ TEST_F(RequestHandlerTest, EveryBodyIsAServedRequestOrServerOnly) {
   }
 }
 
+// A frame that decodes but has no body is a client bug the answer names, with its request_id.
+TEST_F(RequestHandlerTest, AFrameWithoutABodyIsABadFrameThatEchoesItsId) {
+  const Frame answer = Answer(Frame());
+  EXPECT_EQ(answer.error().reason(), REASON_CODE_BAD_FRAME);
+  EXPECT_EQ(answer.error().message(), "frame has no body");
+}
+
 // A refused request gets its own typed response (X_request -> X_response), with the request's id.
 TEST(RequestRefusalTest, ARefusalIsTheRequestsTypedResponse) {
   const google::protobuf::OneofDescriptor* body = Frame::descriptor()->FindOneofByName("body");

@@ -103,6 +103,20 @@ TEST_F(MessageSyncTest, OnlyMembersReadAGroup) {
   EXPECT_EQ(reader_->Sync(request).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(MessageSyncTest, AnUnknownDirectionIsInvalidNotNewer) {
+  const std::string a = testing::UniqueName("a");
+  const std::string group = NewGroup({a});
+  ASSERT_EQ(SendOne(Item(a, Group(group), "hi")).reason(), im::common::v1::REASON_CODE_SUCCESS);
+  v1::SyncChannelMessagesRequest request;
+  *request.mutable_channel() = Group(group);
+  request.set_uid(a);
+  request.set_direction(static_cast<v1::SyncDirection>(9));
+  absl::StatusOr<v1::SyncChannelMessagesResponse> response = reader_->Sync(request);
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(response.status().message().find("direction 9"), std::string::npos)
+      << response.status();
+}
+
 TEST_F(MessageSyncTest, GetMessagesBySeqsAndIdsInRequestOrder) {
   const std::string a = testing::UniqueName("a"), b = testing::UniqueName("b");
   std::vector<v1::SendItem> items = {Item(a, Person(b), "one"), Item(a, Person(b), "two"),

@@ -27,9 +27,6 @@ absl::StatusOr<im::client::v1::Frame> DecodeFrame(std::string_view data, Encodin
           absl::StrCat("text frame is not a JSON Frame: ", status.message().as_string()));
     }
   }
-  if (frame.body_case() == im::client::v1::Frame::BODY_NOT_SET) {
-    return absl::InvalidArgumentError("frame has no body");
-  }
   return frame;
 }
 

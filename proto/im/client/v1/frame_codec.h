@@ -24,7 +24,7 @@ enum class UnknownJsonFields { kReject, kIgnore };
 
 // OUT_OF_RANGE when `data` is over `max_bytes` (checked before parsing); INVALID_ARGUMENT, with
 // what is wrong, for bytes that are not a Frame in that encoding (unknown JSON fields included,
-// unless ignored) or a Frame without a body.
+// unless ignored). A Frame without a body decodes, so that its answer can echo its request_id.
 absl::StatusOr<im::client::v1::Frame> DecodeFrame(
     std::string_view data, Encoding encoding, size_t max_bytes,
     UnknownJsonFields unknown = UnknownJsonFields::kReject);
