@@ -254,6 +254,8 @@ void WsSession::OnRegistered(const std::string& request_id, const absl::Status& 
   ack->set_idle_timeout_seconds(
       static_cast<uint32_t>(absl::ToInt64Seconds(deps_->options->idle_timeout)));
   ack->set_max_frame_bytes(static_cast<uint32_t>(deps_->options->max_frame_bytes));
+  ack->set_rate_limit_per_sec(deps_->options->rate_limit_per_sec);
+  ack->set_rate_limit_burst(deps_->options->rate_limit_burst);
   Enqueue(MakeOutFrame(frame, info_.encoding));
   held_bytes_ = 0;
   for (OutFrame& held : std::exchange(held_, {})) Enqueue(std::move(held));

@@ -224,6 +224,21 @@ TEST_F(BadInputTest, FloodingIsRateLimitedThenClosed) {
   ExpectBystandersUnaffected();
 }
 
+// A client learns every limit it must respect from its CONNACK, not from documentation.
+TEST_F(BadInputTest, ConnAckNamesEveryLimitOfTheConnection) {
+  const std::string uid = UniqueName("limits");
+  suite_->SetToken(uid, "t");
+  auto client = suite_->Open();
+  absl::StatusOr<client::ConnAck> ack =
+      client->Handshake(uid, "t", "phone", common::DEVICE_FLAG_APP);
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  ASSERT_EQ(ack->reason(), common::REASON_CODE_SUCCESS) << ack->message();
+  EXPECT_EQ(ack->max_frame_bytes(), static_cast<uint32_t>(kMaxFrameBytes));
+  EXPECT_EQ(ack->idle_timeout_seconds(), static_cast<uint32_t>(kIdleSeconds));
+  EXPECT_EQ(ack->rate_limit_per_sec(), 20);
+  EXPECT_EQ(ack->rate_limit_burst(), kRateBurst);
+}
+
 TEST_F(BadInputTest, ConnectWithAnUnknownVersionGetsUnsupportedVersionAndIsClosed) {
   const std::string uid = UniqueName("future");
   suite_->SetToken(uid, "t");
