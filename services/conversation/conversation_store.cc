@@ -205,8 +205,7 @@ absl::StatusOr<ChangeResult> ConversationStore::Apply(const std::string& uid,
   });
   if (!status.ok()) return status;
   if (!result.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("user ", uid, " has no conversation with channel ", channel_key));
+    return absl::NotFoundError(absl::StrCat("user ", uid, " has no such conversation"));
   }
   return *result;
 }

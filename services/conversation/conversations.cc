@@ -219,8 +219,9 @@ absl::Status Conversations::GetChannelSeqs(const v1::GetChannelSeqsRequest& requ
     for (const std::string& key : keys) {
       auto it = by_key.find(key);
       if (it == by_key.end()) {
-        return absl::NotFoundError(
-            absl::StrCat("user ", request.uid(), " has no conversation with channel ", key));
+        const Channel& channel = request.channels(static_cast<int>(rows.size()));
+        return absl::NotFoundError(absl::StrCat(
+            "user ", request.uid(), " has no conversation with ", DescribeChannel(channel)));
       }
       rows.push_back(it->second);
     }
@@ -269,6 +270,10 @@ absl::StatusOr<v1::ConversationState> Conversations::Change(const Target& target
     const EnsureRow row{target.uid, target.channel_key, group ? HeadMark(target.head) : ReadMark{}};
     if (auto created = store_->Ensure({row}, now_ms); !created.ok()) return created.status();
     result = store_->Apply(target.uid, target.channel_key, change, now_ms);
+  }
+  if (absl::IsNotFound(result.status())) {
+    return absl::NotFoundError(absl::StrCat("user ", target.uid, " has no conversation with ",
+                                            DescribeChannel(target.channel)));
   }
   if (!result.ok()) return result.status();
   v1::ConversationState state = StateOf(target.channel, result->row, target.head);

@@ -435,8 +435,18 @@ TEST_F(ConversationServiceTest, BadInput) {
   v1::SetMutedRequest mute;
   mute.set_uid(alice_);
   *mute.mutable_channel() = Person(carol_);
-  EXPECT_TRUE(absl::IsNotFound(conversations_->SetMuted(mute).status()))
-      << "a chat with no message is no conversation";
+  const absl::Status missing = conversations_->SetMuted(mute).status();
+  EXPECT_TRUE(absl::IsNotFound(missing)) << "a chat with no message is no conversation";
+  // The message names the channel as the user sees it, never the internal key.
+  EXPECT_NE(missing.message().find(absl::StrCat("person ", carol_)), std::string::npos) << missing;
+  EXPECT_EQ(missing.message().find("p:"), std::string::npos) << missing;
+  v1::GetChannelSeqsRequest listed;
+  listed.set_uid(alice_);
+  *listed.add_channels() = Person(carol_);
+  v1::GetChannelSeqsResponse seqs;
+  const absl::Status unlisted = conversations_->GetChannelSeqs(listed, &seqs);
+  EXPECT_TRUE(absl::IsNotFound(unlisted)) << unlisted;
+  EXPECT_EQ(unlisted.message().find("p:"), std::string::npos) << unlisted;
   v1::ClearUnreadRequest clear;
   clear.set_uid(alice_);
   *clear.mutable_channel() = Group(group_);

@@ -122,6 +122,13 @@ Channel ChannelAsSeenBy(const Channel& channel, std::string_view from_uid,
   return seen;
 }
 
+std::string DescribeChannel(const Channel& channel) {
+  const char* type = channel.type() == im::common::v1::CHANNEL_TYPE_PERSON  ? "person "
+                     : channel.type() == im::common::v1::CHANNEL_TYPE_GROUP ? "group "
+                                                                            : "channel ";
+  return absl::StrCat(type, channel.id());
+}
+
 Channel ChannelOfKey(std::string_view channel_key, std::string_view viewer_uid) {
   absl::StatusOr<ChannelKey> parsed = ChannelKey::Parse(channel_key);
   return parsed.ok() ? parsed->AsSeenBy(viewer_uid) : Channel();

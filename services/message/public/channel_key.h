@@ -88,6 +88,10 @@ class ChannelKey {
 im::common::v1::Channel ChannelAsSeenBy(const im::common::v1::Channel& channel,
                                         std::string_view from_uid, std::string_view viewer_uid);
 
+// How a message to a user names `channel`: "person <uid>" or "group <id>", never the key's
+// internal form.
+std::string DescribeChannel(const im::common::v1::Channel& channel);
+
 // The channel of a stored key as `viewer_uid` sees it (ChannelKey::Parse, then AsSeenBy); an unset
 // channel for a string that is not a key.
 im::common::v1::Channel ChannelOfKey(std::string_view channel_key, std::string_view viewer_uid);
