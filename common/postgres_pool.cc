@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/idle_socket.h"
 
 namespace im {
 namespace {
@@ -56,19 +57,23 @@ std::string ExecuteSql(pqxx::transaction_base& tx, const PgCall& call) {
 
 PostgresPool::PostgresPool(Options options)
     : options_(std::move(options)),
-      pool_(options_.size, options_.acquire_timeout,
-            [this]() -> absl::StatusOr<std::unique_ptr<Connection>> {
-              try {
-                auto conn = std::make_unique<Connection>(options_.dsn);
-                pqxx::nontransaction setup(conn->conn);
-                setup.exec(absl::StrCat("SET statement_timeout = ",
-                                        absl::ToInt64Milliseconds(options_.statement_timeout)));
-                setup.commit();
-                return conn;
-              } catch (const std::exception& e) {
-                return absl::UnavailableError(absl::StrCat("postgres connect: ", e.what()));
-              }
-            }) {
+      pool_(
+          options_.size, options_.acquire_timeout,
+          [this]() -> absl::StatusOr<std::unique_ptr<Connection>> {
+            try {
+              auto conn = std::make_unique<Connection>(options_.dsn);
+              pqxx::nontransaction setup(conn->conn);
+              setup.exec(absl::StrCat("SET statement_timeout = ",
+                                      absl::ToInt64Milliseconds(options_.statement_timeout)));
+              setup.commit();
+              return conn;
+            } catch (const std::exception& e) {
+              return absl::UnavailableError(absl::StrCat("postgres connect: ", e.what()));
+            }
+          },
+          [](Connection& connection) {
+            return connection.conn.is_open() && IdleSocketIsOpen(connection.conn.sock());
+          }) {
   // The factory reads options_ only when a connection is first needed, after this.
   options_.dsn = WithConnectionDefaults(options_.dsn);
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/idle_socket.h"
 
 namespace im {
 namespace {
@@ -79,6 +80,8 @@ RedisConnection::RedisConnection(redisContext* context) : context_(context) {}
 
 RedisConnection::~RedisConnection() { redisFree(context_); }
 
+int RedisConnection::fd() const { return context_->fd; }
+
 absl::Status RedisConnection::Handshake() {
   absl::StatusOr<std::vector<RedisReply>> info =
       Pipeline({{"INFO", "server"}, {"INFO", "cluster"}, {"INFO", "replication"}});
@@ -107,6 +110,16 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
     if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
                                argvlen.data()) != REDIS_OK) {
       broken_ = true;
+      return absl::UnavailableError(absl::StrCat("redis: ", context_->errstr));
+    }
+  }
+  // Flushed here rather than by the first redisGetReply, to know whether a failure left the
+  // whole batch unsent (then the pool may send it again on another connection).
+  const size_t queued = sdslen(context_->obuf);
+  for (int done = 0; !done;) {
+    if (redisBufferWrite(context_, &done) != REDIS_OK) {
+      broken_ = true;
+      unsent_ = sdslen(context_->obuf) == queued;
       return absl::UnavailableError(absl::StrCat("redis: ", context_->errstr));
     }
   }
@@ -168,29 +181,39 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::EvalPipeline(
 
 RedisPool::RedisPool(Options options)
     : options_(std::move(options)),
-      pool_(options_.size, options_.acquire_timeout,
-            [this]() -> absl::StatusOr<std::unique_ptr<RedisConnection>> {
-              redisContext* context = redisConnectWithTimeout(options_.host.c_str(), options_.port,
-                                                              absl::ToTimeval(options_.timeout));
-              if (context == nullptr) return absl::UnavailableError("redis: out of memory");
-              if (context->err != 0) {
-                absl::Status error = absl::UnavailableError(absl::StrCat(
-                    "redis connect ", options_.host, ":", options_.port, ": ", context->errstr));
-                redisFree(context);
-                return error;
-              }
-              redisSetTimeout(context, absl::ToTimeval(options_.timeout));
-              auto conn = std::make_unique<RedisConnection>(context);
-              absl::Status handshake = conn->Handshake();
-              if (!handshake.ok()) return handshake;
-              return conn;
-            }) {}
+      pool_(
+          options_.size, options_.acquire_timeout,
+          [this]() -> absl::StatusOr<std::unique_ptr<RedisConnection>> {
+            redisContext* context = redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                                            absl::ToTimeval(options_.timeout));
+            if (context == nullptr) return absl::UnavailableError("redis: out of memory");
+            if (context->err != 0) {
+              absl::Status error = absl::UnavailableError(absl::StrCat(
+                  "redis connect ", options_.host, ":", options_.port, ": ", context->errstr));
+              redisFree(context);
+              return error;
+            }
+            redisSetTimeout(context, absl::ToTimeval(options_.timeout));
+            auto conn = std::make_unique<RedisConnection>(context);
+            absl::Status handshake = conn->Handshake();
+            if (!handshake.ok()) return handshake;
+            return conn;
+          },
+          [](RedisConnection& conn) { return IdleSocketIsOpen(conn.fd()); }) {}
 
 absl::Status RedisPool::Run(absl::FunctionRef<absl::Status(RedisConnection&)> fn) {
-  absl::StatusOr<ConnectionPool<RedisConnection>::Lease> lease = pool_.Acquire();
-  if (!lease.ok()) return lease.status();
-  absl::Status status = fn(**lease);
-  if ((*lease)->broken()) lease->MarkBroken();
+  absl::Status status;
+  // A batch that a dead connection could not send at all is sent once more on another one: the
+  // server never saw it, so nothing runs twice.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<ConnectionPool<RedisConnection>::Lease> lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    status = fn(**lease);
+    if (!(*lease)->broken()) return status;
+    const bool resend = (*lease)->unsent();
+    lease->MarkBroken();
+    if (!resend) return status;
+  }
   return status;
 }
 

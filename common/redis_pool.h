@@ -73,6 +73,10 @@ class RedisConnection {
   // Whether the server runs in cluster mode, where one script may only touch keys of one slot.
   bool cluster_enabled() const { return cluster_enabled_; }
   bool broken() const { return broken_; }
+  // Whether the batch that broke the connection failed before any of it was sent.
+  bool unsent() const { return unsent_; }
+  // The socket, for the pool's check of an idle connection.
+  int fd() const;
 
   // The script's digest, loaded into the server first if unknown or `reload`.
   absl::StatusOr<std::string> LoadScript(RedisScript& script, bool reload);
@@ -86,6 +90,7 @@ class RedisConnection {
   std::string identity_;
   bool cluster_enabled_ = false;
   bool broken_ = false;
+  bool unsent_ = false;
 };
 
 class RedisPool {
@@ -100,7 +105,9 @@ class RedisPool {
 
   explicit RedisPool(Options options);
 
-  // Runs `fn` with a leased connection; a connection that failed is closed afterwards.
+  // Runs `fn` with a leased connection; a connection that failed is closed afterwards. When it
+  // failed before `fn`'s batch left this process (the server had gone), `fn` runs once more on a
+  // fresh connection, so `fn` must only write its results, not accumulate them.
   absl::Status Run(absl::FunctionRef<absl::Status(RedisConnection&)> fn);
 
   // Pipeline on any pooled connection; see RedisConnection::Pipeline.

@@ -116,9 +116,14 @@ bool NodeLease::valid() const { return SteadyNs() < valid_until_ns_.load(); }
 
 void NodeLease::RenewLoop() {
   const absl::Duration interval = options_.ttl / options_.renewals_per_ttl;
+  const absl::Duration retry = std::min(interval, options_.retry_interval);
   const int64_t ttl_ms = absl::ToInt64Milliseconds(options_.ttl);
+  const std::string node = absl::StrCat(node_id_);
+  bool failing = false;
+  bool lost = false;
   std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, absl::ToChronoNanoseconds(interval), [this] { return stopping_; })) {
+  while (!cv_.wait_for(lock, absl::ToChronoNanoseconds(failing ? retry : interval),
+                       [this] { return stopping_; })) {
     lock.unlock();
     const int64_t started_ns = SteadyNs();
     bool renewed = false;
@@ -130,14 +135,30 @@ void NodeLease::RenewLoop() {
       renewed = !tx.exec_params(kRenew, node_id_, holder_, ttl_ms, report).empty();
       tx.commit();
     });
+    const bool was_failing = failing;
+    failing = !status.ok();
+    renewed = renewed && status.ok();  // An UPDATE whose commit failed renewed nothing.
     if (renewed) {
       valid_until_ns_.store(started_ns + absl::ToInt64Nanoseconds(options_.ttl));
+      if (lost) log::Info("node_id_lease_regained", {{"node_id", node}});
+      lost = false;
     } else if (status.ok()) {
       // Another process took it after it expired: this process must not mint again.
       valid_until_ns_.store(0);
-      log::Error("node_id_lost", {{"node_id", absl::StrCat(node_id_)}});
+      log::Error("node_id_taken", {{"node_id", node}});
+      lock.lock();
+      return;
     } else {
-      log::Warning("node_id_renew_failed", {{"error", std::string(status.message())}});
+      // Once per outage: the retries every second would otherwise flood the log.
+      if (!was_failing) {
+        log::Warning("node_id_renew_failed",
+                     {{"node_id", node}, {"error", std::string(status.message())}});
+      }
+      if (!lost && !valid()) {
+        lost = true;
+        log::Error("node_id_lease_lost",
+                   {{"node_id", node}, {"error", std::string(status.message())}});
+      }
     }
     lock.lock();
   }

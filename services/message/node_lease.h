@@ -2,7 +2,8 @@
 // processes share one (which would let them mint the same message id). A background thread renews
 // the lease; when renewal keeps failing until the lease may have expired, the process stops
 // minting ids (valid() turns false) rather than risk sharing its node id, and resumes once a
-// renewal finds the id still its own (nobody took it meanwhile).
+// renewal finds the id still its own (nobody took it meanwhile). A failed renewal is retried
+// within a second; losing and regaining the lease are logged.
 //
 //   absl::StatusOr<std::unique_ptr<NodeLease>> lease = NodeLease::Acquire(&pg, {});
 //   IdGenerator ids(lease->get());
@@ -30,6 +31,9 @@ class NodeLease {
     absl::Duration ttl = absl::Seconds(30);
     // Renewals per ttl.
     int renewals_per_ttl = 3;
+    // After a failed renewal the next try comes this soon, so a Postgres outage costs the lease
+    // no more than the outage itself.
+    absl::Duration retry_interval = absl::Seconds(1);
   };
 
   // Takes the lowest node id that is free or whose lease expired. RESOURCE_EXHAUSTED when all

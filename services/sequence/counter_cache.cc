@@ -54,6 +54,7 @@ absl::StatusOr<std::vector<CounterCache::Allocation>> CounterCache::Allocate(
     const std::vector<CounterKey>& keys, const std::vector<int64_t>& counts) {
   std::vector<Allocation> out;
   absl::Status status = redis_->Run([&](RedisConnection& conn) -> absl::Status {
+    out.clear();
     // One script call for the whole batch saves Redis a command per counter. In cluster mode a
     // script may only touch one slot, so there each counter gets its own call.
     const size_t per_call = conn.cluster_enabled() ? 1 : keys.size();
@@ -101,6 +102,7 @@ absl::StatusOr<std::vector<bool>> CounterCache::Install(const std::vector<Block>
                                                         const std::vector<bool>& fresh) {
   std::vector<bool> covered;
   absl::Status status = redis_->Run([&](RedisConnection& conn) -> absl::Status {
+    covered.clear();
     std::vector<RedisCommand> calls;
     calls.reserve(blocks.size());
     for (size_t i = 0; i < blocks.size(); ++i) {

@@ -51,6 +51,32 @@ TEST(ConnectionPoolTest, BrokenConnectionIsReplaced) {
   EXPECT_EQ((*lease)->id, 2);
 }
 
+TEST(ConnectionPoolTest, IdleConnectionsThatFailTheProbeAreReplacedBeforeUse) {
+  std::atomic<int> opened{0};
+  std::atomic<int> dead_below{0};
+  ConnectionPool<FakeConn> pool(
+      2, absl::Milliseconds(50),
+      [&] {
+        return absl::StatusOr<std::unique_ptr<FakeConn>>(
+            std::make_unique<FakeConn>(FakeConn{++opened}));
+      },
+      [&](FakeConn& conn) { return conn.id >= dead_below.load(); });
+  {
+    auto a = pool.Acquire();
+    auto b = pool.Acquire();
+    ASSERT_TRUE(a.ok() && b.ok());
+  }
+  // The server went away while both sat idle: neither is handed out, and the slots they held
+  // are free for the new connection.
+  dead_below = 3;
+  auto lease = pool.Acquire();
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_EQ((*lease)->id, 3);
+  auto second = pool.Acquire();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*second)->id, 4);
+}
+
 TEST(ConnectionPoolTest, FailedOpenReturnsErrorAndFreesTheSlot) {
   bool fail = true;
   ConnectionPool<FakeConn> pool(1, absl::Milliseconds(50),

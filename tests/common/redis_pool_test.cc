@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "tests/support/test_env.h"
 
 namespace im {
@@ -67,6 +69,25 @@ TEST(RedisPoolTest, TransientErrorRepliesAreUnavailable) {
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(code("OOM command not allowed"), absl::StatusCode::kUnavailable);
   EXPECT_EQ(code("ERR wrong number of arguments"), absl::StatusCode::kInternal);
+}
+
+TEST(RedisPoolTest, AConnectionTheServerClosedWhileIdleIsReplacedBeforeUse) {
+  absl::StatusOr<RedisPool::Options> options = ParseRedisAddr(testing::RedisAddr());
+  ASSERT_TRUE(options.ok()) << options.status();
+  options->size = 1;
+  RedisPool redis(*options);
+  auto id = redis.Pipeline({{"CLIENT", "ID"}});
+  ASSERT_TRUE(id.ok()) << id.status();
+  const std::string first = absl::StrCat((*id)[0].integer);
+  auto admin = testing::MakeRedisPool();
+  auto killed = admin->Pipeline({{"CLIENT", "KILL", "ID", first}});
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  ASSERT_EQ((*killed)[0].integer, 1);
+  // The close reaches this process's socket at once on loopback; the probe sees it.
+  absl::SleepFor(absl::Milliseconds(50));
+  auto after = redis.Pipeline({{"CLIENT", "ID"}});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_NE(absl::StrCat((*after)[0].integer), first);
 }
 
 TEST(RedisPoolTest, ParsesAddresses) {

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "common/migrations.h"
 #include "common/postgres_pool.h"
 #include "migrations_embedded.h"
@@ -134,6 +135,36 @@ TEST_F(MessageIdsTest, RenewalKeepsTheLeaseAlive) {
   std::unique_ptr<NodeLease> other = Lease();
   ASSERT_NE(other, nullptr);
   EXPECT_NE(other->node_id(), lease->node_id());
+}
+
+TEST_F(MessageIdsTest, AFailedRenewalIsRetriedWithinASecondNotAtTheNextTick) {
+  PostgresPool pg(
+      {.dsn = testing::PostgresDsn(), .size = 2, .statement_timeout = absl::Milliseconds(200)});
+  absl::StatusOr<std::unique_ptr<NodeLease>> lease =
+      NodeLease::Acquire(&pg, {.ttl = absl::Seconds(6), .retry_interval = absl::Milliseconds(200)});
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  const absl::Time acquired = absl::Now();
+  // The lease row stays locked across the first renewal (due 2 s after acquiring), so that
+  // renewal times out, as it would while Postgres is unreachable.
+  pqxx::connection locker(testing::PostgresDsn());
+  {
+    pqxx::work hold(locker);
+    hold.exec_params("SELECT 1 FROM message.node_leases WHERE node_id = $1 FOR UPDATE",
+                     (*lease)->node_id());
+    absl::SleepFor(acquired + absl::Milliseconds(2600) - absl::Now());
+  }
+  // Without a prompt retry the next try is a whole interval later (4.2 s), and until then the
+  // row still expires 6 s after acquiring.
+  absl::SleepFor(acquired + absl::Milliseconds(3400) - absl::Now());
+  pqxx::nontransaction read(locker);
+  const double left_s =
+      read.exec_params1(
+              "SELECT extract(epoch FROM expires_at - now()) FROM message.node_leases "
+              "WHERE node_id = $1",
+              (*lease)->node_id())[0]
+          .as<double>();
+  EXPECT_GT(left_s, 4.5) << "the lease was not renewed after the lock was released";
+  EXPECT_TRUE((*lease)->valid());
 }
 
 }  // namespace
