@@ -52,6 +52,21 @@ v1::ConversationState StateOf(const Channel& channel, const ConversationRow& row
 
 absl::Status ValidateUid(const std::string& uid) { return ValidateId(uid, "uid"); }
 
+// A read position another service hands in: the red dots up to read_seq are at most one per seq,
+// and this uid's own are among them. Anything else would be kept by the forward-only rule and
+// leave the conversation unreadable for good.
+absl::StatusOr<ReadMark> ParseMark(int64_t read_seq, int64_t red_dots, int64_t own_red_dots) {
+  if (read_seq < 0 || red_dots < 0 || own_red_dots < 0) {
+    return absl::InvalidArgumentError("read position counters must not be negative");
+  }
+  if (red_dots > read_seq || own_red_dots > red_dots) {
+    return absl::InvalidArgumentError(absl::StrCat("inconsistent read position: read_seq ",
+                                                   read_seq, ", red_dots ", red_dots,
+                                                   ", own_red_dots ", own_red_dots));
+  }
+  return ReadMark{read_seq, red_dots, own_red_dots};
+}
+
 }  // namespace
 
 Conversations::Conversations(ConversationStore* store, MessageClient* messages, Options options)
@@ -366,11 +381,9 @@ absl::StatusOr<v1::EnsureResponse> Conversations::Ensure(const v1::EnsureRequest
     if (absl::Status s = ValidateUid(item.uid()); !s.ok()) return s;
     auto key = ChannelKey::For(item.uid(), item.channel());
     if (!key.ok()) return key.status();
-    if (item.read_seq() < 0 || item.red_dots() < 0 || item.own_red_dots() < 0) {
-      return absl::InvalidArgumentError("read position counters must not be negative");
-    }
-    rows.push_back(
-        {item.uid(), key->str(), ReadMark{item.read_seq(), item.red_dots(), item.own_red_dots()}});
+    auto mark = ParseMark(item.read_seq(), item.red_dots(), item.own_red_dots());
+    if (!mark.ok()) return mark.status();
+    rows.push_back({item.uid(), key->str(), *mark});
   }
   auto created = store_->Ensure(rows, NowMs());
   if (!created.ok()) return created.status();
@@ -390,8 +403,9 @@ absl::Status Conversations::AdvanceReads(const v1::AdvanceReadsRequest& request)
     if (absl::Status s = ValidateUid(item.uid()); !s.ok()) return s;
     auto key = ChannelKey::For(item.uid(), item.channel());
     if (!key.ok()) return key.status();
-    rows.push_back(
-        {item.uid(), key->str(), ReadMark{item.read_seq(), item.red_dots(), item.own_red_dots()}});
+    auto mark = ParseMark(item.read_seq(), item.red_dots(), item.own_red_dots());
+    if (!mark.ok()) return mark.status();
+    rows.push_back({item.uid(), key->str(), *mark});
   }
   return store_->AdvanceReads(rows, NowMs());
 }

@@ -30,8 +30,9 @@ class Conversations {
     absl::Duration activity_margin = absl::Seconds(5);
     // Most channels per GetChannelHeads call (larger lists take several).
     size_t heads_chunk = 5000;
-    // Most items in one Ensure, AdvanceReads or listed GetChannelSeqs.
-    size_t max_items = 100000;
+    // Most items in one Ensure, AdvanceReads or listed GetChannelSeqs, the bound of the other
+    // batch APIs: larger batches hold one transaction and one worker too long.
+    size_t max_items = 10000;
   };
 
   Conversations(ConversationStore* store, MessageClient* messages, Options options);

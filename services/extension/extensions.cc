@@ -139,6 +139,13 @@ absl::StatusOr<PendingSet> Extensions::Prepare(const v1::SetRequest& request,
     change.allowed_ext_fields = &options_.client.ext_fields;
   } else if (request.has_timestamp()) {
     if (request.timestamp() <= 0) return absl::InvalidArgumentError("timestamp must be positive");
+    const int64_t latest_ms = now_ms + absl::ToInt64Milliseconds(options_.max_timestamp_skew);
+    if (request.timestamp() > latest_ms) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("timestamp ", request.timestamp(), " is more than ",
+                       absl::FormatDuration(options_.max_timestamp_skew),
+                       " past the server's clock (", now_ms, ")"));
+    }
     change.timestamp_ms = request.timestamp();
   }
   return pending;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "im/extension/v1/extension.pb.h"
 #include "im/message/v1/message.pb.h"
 #include "services/extension/extension_store.h"
@@ -55,6 +56,9 @@ class Extensions {
     uint32_t sync_max_limit = 1000;
     // Most message ids per Get.
     size_t max_get = 1000;
+    // How far past the server's clock a business server's timestamp may be: a later one would
+    // win last-writer-wins against every change until then.
+    absl::Duration max_timestamp_skew = absl::Minutes(5);
   };
 
   Extensions(ExtensionStore* store, MessageClient* messages, VersionClient* versions,

@@ -21,11 +21,31 @@ absl::Status CheckFlagOrAll(int flag) {
   return absl::OkStatus();
 }
 
+// Every item names recipients and carries something to deliver: an empty one is a caller's bug
+// that would otherwise pass as delivered to nobody.
+absl::Status ValidateDeliver(const v1::DeliverRequest& request) {
+  for (int i = 0; i < request.items_size(); ++i) {
+    const v1::DeliverItem& item = request.items(i);
+    if (item.body_case() == v1::DeliverItem::BODY_NOT_SET) {
+      return absl::InvalidArgumentError(absl::StrCat("items[", i, "] has no body"));
+    }
+    for (const v1::Recipient& recipient : item.recipients()) {
+      if (absl::Status s = ValidateId(recipient.uid(), "recipient uid"); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("items[", i, "]: ", s.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* GatewayGrpcService::Deliver(grpc::CallbackServerContext* context,
                                                       const v1::DeliverRequest* request,
                                                       v1::DeliverResponse* response) {
+  if (absl::Status valid = ValidateDeliver(*request); !valid.ok()) {
+    return FinishNow(context, valid);
+  }
   deliverer_->Deliver(*request, response);
   return FinishNow(context, absl::OkStatus());
 }

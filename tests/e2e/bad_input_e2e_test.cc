@@ -277,6 +277,19 @@ TEST_F(BadInputTest, ServerOnlyFrameGetsBadFrameAndTheConnectionStays) {
   ExpectBystandersUnaffected();
 }
 
+// An internal API checks its requests like a public one.
+TEST_F(BadInputTest, DeliverOfAnItemWithoutABodyIsInvalidArgument) {
+  auto gateway = im::gateway::v1::GatewayService::NewStub(
+      testing::FreshChannel(suite_->gateway(0).grpc_address()));
+  im::gateway::v1::DeliverRequest request;
+  request.add_items()->add_recipients()->set_uid(UniqueName("nobody"));
+  grpc::ClientContext context;
+  im::gateway::v1::DeliverResponse response;
+  const grpc::Status status = gateway->Deliver(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("no body"), std::string::npos) << status.error_message();
+}
+
 TEST_F(BadInputTest, SendToOneselfGetsInvalidArgument) {
   const std::string uid = UniqueName("narcissus");
   auto client = suite_->Login(uid, "phone");

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <future>
+#include <limits>
 #include <map>
 #include <memory>
 #include <thread>
@@ -174,6 +175,19 @@ TEST_F(ExtensionServiceTest, LastWriterWinsAndOlderChangesAreNotApplied) {
   outcome = Set(tie);
   EXPECT_TRUE(outcome.response.applied());
   EXPECT_EQ(outcome.response.value().status(), 4);
+}
+
+TEST_F(ExtensionServiceTest, ATimestampFarInTheFutureIsRefusedNotAllowedToWinForever) {
+  messages_.AddMessage(key_, 9, 1);
+  v1::SetRequest forever = GroupSet(9, "bob", 2);
+  forever.set_timestamp(std::numeric_limits<int64_t>::max());
+  const SetOutcome refused = Set(forever);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status)) << refused.status;
+  EXPECT_TRUE(Log(key_).empty());
+  // Within the skew a business server's clock may run ahead of ours.
+  v1::SetRequest ahead = GroupSet(9, "bob", 3);
+  ahead.set_timestamp(absl::ToUnixMillis(absl::Now() + absl::Minutes(1)));
+  EXPECT_TRUE(Set(ahead).status.ok());
 }
 
 TEST_F(ExtensionServiceTest, CompareAndSetReturnsTheCurrentValueInTheDetails) {
