@@ -266,8 +266,19 @@ absl::StatusOr<v1::ConversationState> Conversations::Change(const Target& target
   auto result = store_->Apply(target.uid, target.channel_key, change, now_ms);
   if (absl::IsNotFound(result.status()) && IsListed(target.channel_key, target.head)) {
     // A GROUP starts read up to its head, like a member added now; a PERSON chat from the start.
-    const bool group = target.channel.type() == im::common::v1::CHANNEL_TYPE_GROUP;
-    const EnsureRow row{target.uid, target.channel_key, group ? HeadMark(target.head) : ReadMark{}};
+    // The message service gives a group's read position only to a subscriber, so anyone else
+    // gets its NOT_SUBSCRIBER here instead of a conversation.
+    ReadMark start;
+    if (target.channel.type() == im::common::v1::CHANNEL_TYPE_GROUP) {
+      im::message::v1::GetReadPositionRequest position_request;
+      position_request.set_uid(target.uid);
+      *position_request.mutable_channel() = target.channel;
+      position_request.set_read_seq(target.head.last_seq);
+      auto position = messages_->GetReadPosition(position_request);
+      if (!position.ok()) return position.status();
+      start = MarkOf(*position);
+    }
+    const EnsureRow row{target.uid, target.channel_key, start};
     if (auto created = store_->Ensure({row}, now_ms); !created.ok()) return created.status();
     result = store_->Apply(target.uid, target.channel_key, change, now_ms);
   }

@@ -8,13 +8,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/migrations.h"
+#include "common/reason_codes.h"
 #include "migrations_embedded.h"
 #include "services/message/public/channel_key.h"
+#include "services/message/public/not_subscriber.h"
 #include "tests/support/test_env.h"
 
 namespace im::conversation {
@@ -36,7 +39,8 @@ Channel Person(const std::string& peer) {
   return c;
 }
 
-// Channels with their messages, answering as the message service does.
+// Channels with their messages and groups with their subscribers, answering as the message
+// service does.
 class FakeMessages : public MessageClient {
  public:
   struct Msg {
@@ -53,6 +57,11 @@ class FakeMessages : public MessageClient {
     msgs.push_back({seq, from, red_dot});
     activity_[key] = absl::ToUnixMillis(absl::Now());
     return seq;
+  }
+
+  void Subscribe(const std::string& group_id, const std::string& uid) {
+    std::lock_guard lock(mu_);
+    subscribers_[group_id].insert(uid);
   }
 
   absl::StatusOr<im::message::v1::GetChannelHeadsResponse> GetHeads(
@@ -91,6 +100,9 @@ class FakeMessages : public MessageClient {
     std::lock_guard lock(mu_);
     auto key = ChannelKey::For(request.uid(), request.channel());
     if (!key.ok()) return key.status();
+    if (key->is_group() && !subscribers_[request.channel().id()].contains(request.uid())) {
+      return NotSubscriberError(request.uid(), request.channel().id());
+    }
     const auto& msgs = channels_[key->str()];
     int64_t seq = msgs.empty() ? 0 : msgs.back().seq;
     if (request.has_read_seq() && request.read_seq() > 0) {
@@ -133,6 +145,7 @@ class FakeMessages : public MessageClient {
   std::mutex mu_;
   std::map<std::string, std::vector<Msg>> channels_;
   std::map<std::string, int64_t> activity_;
+  std::map<std::string, std::set<std::string>> subscribers_;
   std::vector<Push> pushes_;
 };
 
@@ -152,7 +165,10 @@ class ConversationServiceTest : public ::testing::Test {
     group_key_ = "g:" + group_;
   }
 
+  // As the message service does for a new subscriber of a group, or a new chat.
   void Ensure(const std::string& uid, const Channel& channel) {
+    if (channel.type() == im::common::v1::CHANNEL_TYPE_GROUP)
+      messages_.Subscribe(channel.id(), uid);
     v1::EnsureRequest request;
     auto* item = request.add_items();
     item->set_uid(uid);
@@ -452,6 +468,59 @@ TEST_F(ConversationServiceTest, BadInput) {
   *clear.mutable_channel() = Group(group_);
   clear.set_read_seq(-1);
   EXPECT_TRUE(absl::IsInvalidArgument(conversations_->ClearUnread(clear).status()));
+}
+
+// A uid that is not a subscriber of a group gets the message service's NOT_SUBSCRIBER for every
+// change, and no conversation with the group; a subscriber without one yet gets it created.
+TEST_F(ConversationServiceTest, ANonSubscriberGetsNotSubscriberAndNoConversation) {
+  Ensure(bob_, Group(group_));
+  messages_.Send(group_key_, bob_);
+  messages_.Send(group_key_, bob_);
+
+  v1::ClearUnreadRequest clear;
+  clear.set_uid(carol_);
+  *clear.mutable_channel() = Group(group_);
+  v1::ClearUnreadRequest clear_some = clear;
+  clear_some.set_read_seq(1);
+  v1::SetUnreadRequest unread;
+  unread.set_uid(carol_);
+  *unread.mutable_channel() = Group(group_);
+  unread.set_unread(1);
+  v1::DeleteRequest remove;
+  remove.set_uid(carol_);
+  *remove.mutable_channel() = Group(group_);
+  v1::SetPinnedRequest pin;
+  pin.set_uid(carol_);
+  *pin.mutable_channel() = Group(group_);
+  pin.set_pinned(true);
+  v1::SetMutedRequest mute;
+  mute.set_uid(carol_);
+  *mute.mutable_channel() = Group(group_);
+  mute.set_muted(true);
+  const std::vector<std::pair<const char*, absl::Status>> refusals = {
+      {"clear unread", conversations_->ClearUnread(clear).status()},
+      {"clear unread to a seq", conversations_->ClearUnread(clear_some).status()},
+      {"set unread", conversations_->SetUnread(unread).status()},
+      {"delete", conversations_->Delete(remove).status()},
+      {"pin", conversations_->SetPinned(pin).status()},
+      {"mute", conversations_->SetMuted(mute).status()},
+  };
+  for (const auto& [what, status] : refusals) {
+    EXPECT_TRUE(absl::IsPermissionDenied(status)) << what << ": " << status;
+    EXPECT_EQ(ReasonFor(status), im::common::v1::REASON_CODE_NOT_SUBSCRIBER) << what;
+    EXPECT_NE(status.message().find(absl::StrCat("group ", group_)), std::string::npos) << what;
+    EXPECT_EQ(status.message().find("g:"), std::string::npos) << what << ": " << status;
+  }
+  EXPECT_EQ(Sync(carol_).conversations_size(), 0) << "a refused change creates nothing";
+
+  // A subscriber whose conversation was never created (joined before this service kept them)
+  // gets it with its first change, read up to the head.
+  messages_.Subscribe(group_, carol_);
+  auto pinned = conversations_->SetPinned(pin);
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  EXPECT_TRUE(pinned->pinned());
+  EXPECT_EQ(pinned->read_seq(), 2);
+  EXPECT_EQ(pinned->unread(), 0u);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/reason_codes.h"
 #include "common/status.h"
 #include "tests/fakes/fake_connection.h"
 #include "tests/support/channel_release.h"
@@ -425,6 +426,45 @@ TEST_F(RequestHandlerTest, FailuresMapToReasonCodes) {
   }
 }
 
+// The reason a service attached to its refusal (here NOT_SUBSCRIBER, which the message service
+// gives a uid that is not a subscriber and the conversation service relays) reaches the client
+// with the refusal's own words, whatever the request; a bare PERMISSION_DENIED stays that.
+TEST_F(RequestHandlerTest, AReasonTheServiceAttachedReachesTheClient) {
+  const absl::Status refused =
+      WithReason(absl::PermissionDeniedError("alice is not a subscriber of group team"),
+                 REASON_CODE_NOT_SUBSCRIBER);
+  {
+    std::lock_guard<std::mutex> lock(conversations_.mu);
+    conversations_.failure = ToGrpcStatus(refused);
+  }
+  for (Frame& request : EveryConversationRequest("")) {
+    const Frame answer = Answer(std::move(request));
+    EXPECT_EQ(ReasonOf(answer), REASON_CODE_NOT_SUBSCRIBER) << answer.ShortDebugString();
+    EXPECT_NE(answer.ShortDebugString().find("\"alice is not a subscriber of group team\""),
+              std::string::npos)
+        << answer.ShortDebugString();
+  }
+  {
+    std::lock_guard<std::mutex> lock(conversations_.mu);
+    conversations_.failure = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not yours");
+  }
+  for (Frame& request : EveryConversationRequest("")) {
+    EXPECT_EQ(ReasonOf(Answer(std::move(request))), REASON_CODE_PERMISSION_DENIED);
+  }
+
+  Frame set;
+  set.mutable_extension_set_request()->mutable_channel()->set_type(CHANNEL_TYPE_GROUP);
+  set.mutable_extension_set_request()->mutable_channel()->set_id("team");
+  set.mutable_extension_set_request()->set_message_id(1);
+  {
+    std::lock_guard<std::mutex> lock(extensions_.mu);
+    extensions_.set_failure = refused;
+  }
+  const Frame answer = Answer(set);
+  EXPECT_EQ(answer.extension_set_response().reason(), REASON_CODE_NOT_SUBSCRIBER);
+  EXPECT_EQ(answer.extension_set_response().message(), "alice is not a subscriber of group team");
+}
+
 TEST_F(RequestHandlerTest, ASlowServiceIsADeadlineExceeded) {
   conversations_.delay = std::chrono::milliseconds(800);
   Frame snapshot;
@@ -580,10 +620,20 @@ TEST_F(RequestHandlerTest, ExtensionSyncReadsAsTheConnection) {
     EXPECT_EQ(extensions_.syncs[0].uid(), "alice");
     EXPECT_EQ(extensions_.syncs[0].since_version(), 4);
     EXPECT_EQ(extensions_.syncs[0].limit(), 10u);
-    extensions_.sync_failure = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not a member");
+    extensions_.sync_failure = ToGrpcStatus(
+        WithReason(absl::PermissionDeniedError("alice is not a subscriber of group team"),
+                   REASON_CODE_NOT_SUBSCRIBER));
   }
   answer = Answer(request);
   EXPECT_EQ(answer.extension_sync_response().reason(), REASON_CODE_NOT_SUBSCRIBER);
+  EXPECT_EQ(answer.extension_sync_response().message(), "alice is not a subscriber of group team");
+  {
+    std::lock_guard<std::mutex> lock(extensions_.mu);
+    extensions_.sync_failure = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not allowed");
+  }
+  answer = Answer(request);
+  EXPECT_EQ(answer.extension_sync_response().reason(), REASON_CODE_PERMISSION_DENIED)
+      << "only the reason the service attached makes a refusal NOT_SUBSCRIBER";
 }
 
 // Every body of Frame is either a request the table serves or one only servers send: a request
