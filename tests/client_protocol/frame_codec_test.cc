@@ -48,7 +48,8 @@ TEST_P(GoldenFrameTest, JsonAndBinaryRoundTrip) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Client, GoldenFrameTest,
-                         ::testing::Values("connect", "send", "sendack", "ping"));
+                         ::testing::Values("connect", "send", "sendack", "ping",
+                                           "seq_snapshot_response"));
 
 TEST(FrameCodecTest, RejectsWhatIsNotAFrame) {
   EXPECT_EQ(DecodeFrame("\xff\xff\xff", Encoding::kBinary, kLimit).status().code(),

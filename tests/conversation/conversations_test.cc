@@ -456,13 +456,6 @@ TEST_F(ConversationServiceTest, BadInput) {
   // The message names the channel as the user sees it, never the internal key.
   EXPECT_NE(missing.message().find(absl::StrCat("person ", carol_)), std::string::npos) << missing;
   EXPECT_EQ(missing.message().find("p:"), std::string::npos) << missing;
-  v1::GetChannelSeqsRequest listed;
-  listed.set_uid(alice_);
-  *listed.add_channels() = Person(carol_);
-  v1::GetChannelSeqsResponse seqs;
-  const absl::Status unlisted = conversations_->GetChannelSeqs(listed, &seqs);
-  EXPECT_TRUE(absl::IsNotFound(unlisted)) << unlisted;
-  EXPECT_EQ(unlisted.message().find("p:"), std::string::npos) << unlisted;
   v1::ClearUnreadRequest clear;
   clear.set_uid(alice_);
   *clear.mutable_channel() = Group(group_);
@@ -521,6 +514,58 @@ TEST_F(ConversationServiceTest, ANonSubscriberGetsNotSubscriberAndNoConversation
   EXPECT_TRUE(pinned->pinned());
   EXPECT_EQ(pinned->read_seq(), 2);
   EXPECT_EQ(pinned->unread(), 0u);
+}
+
+// A reconnecting client asks for the seqs of the conversations it cached: each is answered on its
+// own, so one it has no conversation with (or that is no channel at all) is one entry with a
+// reason beside the others, in the order asked.
+TEST_F(ConversationServiceTest, AListedSeqSnapshotAnswersEachChannel) {
+  Ensure(alice_, Group(group_));
+  Ensure(alice_, Person(bob_));
+  messages_.Send(group_key_, bob_);
+  messages_.Send(ChannelKey::For(alice_, Person(bob_))->str(), bob_);
+
+  v1::GetChannelSeqsRequest request;
+  request.set_uid(alice_);
+  *request.add_channels() = Group(group_);
+  *request.add_channels() = Person(carol_);
+  *request.add_channels() = Person(alice_);
+  *request.add_channels() = Person(bob_);
+  v1::GetChannelSeqsResponse response;
+  const absl::Status status = conversations_->GetChannelSeqs(request, &response);
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_EQ(response.seqs_size(), 4);
+
+  EXPECT_EQ(response.seqs(0).reason(), im::common::v1::REASON_CODE_SUCCESS);
+  EXPECT_EQ(response.seqs(0).channel().id(), group_);
+  EXPECT_EQ(response.seqs(0).max_seq(), 1);
+  EXPECT_EQ(response.seqs(0).unread(), 1u);
+
+  const v1::ChannelSeq& missing = response.seqs(1);
+  EXPECT_EQ(missing.reason(), im::common::v1::REASON_CODE_NOT_FOUND);
+  EXPECT_EQ(missing.channel().id(), carol_);
+  EXPECT_EQ(missing.max_seq(), 0);
+  EXPECT_NE(missing.message().find(absl::StrCat("person ", carol_)), std::string::npos)
+      << missing.message();
+  EXPECT_EQ(missing.message().find("p:"), std::string::npos) << missing.message();
+
+  EXPECT_EQ(response.seqs(2).reason(), im::common::v1::REASON_CODE_INVALID_ARGUMENT);
+  EXPECT_EQ(response.seqs(2).channel().id(), alice_);
+  EXPECT_FALSE(response.seqs(2).message().empty());
+
+  EXPECT_EQ(response.seqs(3).reason(), im::common::v1::REASON_CODE_SUCCESS);
+  EXPECT_EQ(response.seqs(3).channel().id(), bob_);
+  EXPECT_EQ(response.seqs(3).max_seq(), 1);
+  EXPECT_EQ(response.seqs(3).unread(), 1u);
+
+  // Every conversation: only entries that have one, each SUCCESS.
+  request.clear_channels();
+  response.Clear();
+  ASSERT_TRUE(conversations_->GetChannelSeqs(request, &response).ok());
+  ASSERT_EQ(response.seqs_size(), 2);
+  for (const v1::ChannelSeq& seq : response.seqs()) {
+    EXPECT_EQ(seq.reason(), im::common::v1::REASON_CODE_SUCCESS);
+  }
 }
 
 }  // namespace

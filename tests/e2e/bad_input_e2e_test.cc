@@ -292,6 +292,31 @@ TEST_F(BadInputTest, EveryRequestOnAGroupOneIsNotInGetsNotSubscriber) {
   ExpectBystandersUnaffected();
 }
 
+// A reconnecting client asks for the seqs of the conversations it cached: one it has no
+// conversation with is an entry that says so (NOT_FOUND, in the user's words), beside the others.
+TEST_F(BadInputTest, AListedSeqSnapshotAnswersEachChannel) {
+  const std::string stranger = UniqueName("stranger");
+  absl::StatusOr<client::SendAck> hello =
+      speaker_->Send(PersonChannel(listener_uid_), UniqueName("hello"), "hello");
+  ASSERT_TRUE(hello.ok() && hello->reason() == common::REASON_CODE_SUCCESS);
+
+  absl::StatusOr<client::SeqSnapshotResponse> seqs =
+      speaker_->SeqSnapshot({PersonChannel(stranger), PersonChannel(listener_uid_)});
+  ASSERT_TRUE(seqs.ok()) << seqs.status();
+  EXPECT_EQ(seqs->reason(), common::REASON_CODE_SUCCESS) << seqs->message();
+  ASSERT_EQ(seqs->seqs_size(), 2);
+  const conv::ChannelSeq& missing = seqs->seqs(0);
+  EXPECT_EQ(missing.channel().id(), stranger);
+  EXPECT_EQ(missing.reason(), common::REASON_CODE_NOT_FOUND);
+  EXPECT_NE(missing.message().find(absl::StrCat("person ", stranger)), std::string::npos)
+      << missing.message();
+  EXPECT_EQ(missing.message().find("p:"), std::string::npos) << missing.message();
+  const conv::ChannelSeq& chat = seqs->seqs(1);
+  EXPECT_EQ(chat.channel().id(), listener_uid_);
+  EXPECT_EQ(chat.reason(), common::REASON_CODE_SUCCESS) << chat.message();
+  EXPECT_GE(chat.max_seq(), hello->message_seq());
+}
+
 TEST_F(BadInputTest, FloodingIsRateLimitedThenClosed) {
   const std::string uid = UniqueName("flood");
   auto client = suite_->Login(uid, "phone");

@@ -50,7 +50,13 @@ class FakeConversationService final : public conv::ConversationService::Callback
     for (const Channel& channel : request->channels()) {
       conv::ChannelSeq* seq = response->add_seqs();
       *seq->mutable_channel() = channel;
+      if (channel.id() == "gone") {
+        seq->set_reason(REASON_CODE_NOT_FOUND);
+        seq->set_message("user alice has no conversation with person gone");
+        continue;
+      }
       seq->set_max_seq(9);
+      seq->set_reason(REASON_CODE_SUCCESS);
     }
     return Finish(context);
   }
@@ -386,18 +392,29 @@ TEST_F(RequestHandlerTest, SyncAndSnapshotPassTheirFieldsBothWays) {
 
   Frame snapshot;
   *snapshot.mutable_seq_snapshot_request()->add_channels() = Person("bob");
+  *snapshot.mutable_seq_snapshot_request()->add_channels() = Person("gone");
   *snapshot.mutable_seq_snapshot_request()->add_channels() = Person("carol");
   const Frame seqs = Answer(snapshot);
-  ASSERT_EQ(seqs.seq_snapshot_response().seqs_size(), 2);
-  EXPECT_EQ(seqs.seq_snapshot_response().seqs(1).channel().id(), "carol");
-  EXPECT_EQ(seqs.seq_snapshot_response().seqs(1).max_seq(), 9);
+  // Each listed channel has its own entry and reason: the one without a conversation says so,
+  // beside the others.
+  const im::client::v1::SeqSnapshotResponse& snapped = seqs.seq_snapshot_response();
+  EXPECT_EQ(snapped.reason(), REASON_CODE_SUCCESS);
+  ASSERT_EQ(snapped.seqs_size(), 3);
+  EXPECT_EQ(snapped.seqs(0).reason(), REASON_CODE_SUCCESS);
+  EXPECT_EQ(snapped.seqs(1).channel().id(), "gone");
+  EXPECT_EQ(snapped.seqs(1).reason(), REASON_CODE_NOT_FOUND);
+  EXPECT_EQ(snapped.seqs(1).message(), "user alice has no conversation with person gone");
+  EXPECT_EQ(snapped.seqs(2).channel().id(), "carol");
+  EXPECT_EQ(snapped.seqs(2).max_seq(), 9);
+  EXPECT_EQ(snapped.seqs(2).reason(), REASON_CODE_SUCCESS);
 
   EXPECT_EQ(conversations_.Calls(),
             (std::vector<std::string>{
                 "im.conversation.v1.SyncRequest uid: \"alice\" cursor: \"c1\" limit: 50 "
                 "msg_count: 2 only_unread: true exclude_channel_types: CHANNEL_TYPE_GROUP",
                 "im.conversation.v1.GetChannelSeqsRequest uid: \"alice\" channels { id: \"bob\" "
-                "type: CHANNEL_TYPE_PERSON } channels { id: \"carol\" type: CHANNEL_TYPE_PERSON }",
+                "type: CHANNEL_TYPE_PERSON } channels { id: \"gone\" type: CHANNEL_TYPE_PERSON } "
+                "channels { id: \"carol\" type: CHANNEL_TYPE_PERSON }",
             }));
 }
 
