@@ -109,7 +109,8 @@ absl::Status Conversations::Sync(const v1::SyncRequest& request, v1::SyncRespons
   for (int type : request.exclude_channel_types()) {
     if (!im::common::v1::ChannelType_IsValid(type) ||
         type == im::common::v1::CHANNEL_TYPE_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown channel type ", type));
+      return absl::InvalidArgumentError(
+          absl::StrCat("exclude_channel_types: unknown channel type ", type));
     }
     page_request.exclude_channel_types.insert(type);
   }

@@ -456,6 +456,12 @@ TEST_F(ConversationServiceTest, BadInput) {
   // The message names the channel as the user sees it, never the internal key.
   EXPECT_NE(missing.message().find(absl::StrCat("person ", carol_)), std::string::npos) << missing;
   EXPECT_EQ(missing.message().find("p:"), std::string::npos) << missing;
+  request.set_uid(alice_);
+  request.add_exclude_channel_types(static_cast<im::common::v1::ChannelType>(9));
+  const absl::Status excluded = conversations_->Sync(request, &response);
+  EXPECT_TRUE(absl::IsInvalidArgument(excluded)) << excluded;
+  EXPECT_NE(excluded.message().find("exclude_channel_types"), std::string::npos) << excluded;
+  EXPECT_NE(excluded.message().find('9'), std::string::npos) << excluded;
   v1::ClearUnreadRequest clear;
   clear.set_uid(alice_);
   *clear.mutable_channel() = Group(group_);

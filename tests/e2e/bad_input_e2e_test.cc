@@ -317,6 +317,86 @@ TEST_F(BadInputTest, AListedSeqSnapshotAnswersEachChannel) {
   EXPECT_GE(chat.max_seq(), hello->message_seq());
 }
 
+// An enum value this server does not know is INVALID_ARGUMENT with a message naming the field and
+// the value, wherever it enters: client frames and business servers' or the suite's gRPC calls.
+TEST_F(BadInputTest, UnknownEnumValuesAreInvalidArgumentNamingTheField) {
+  constexpr int kUnknown = 9;
+  auto client = suite_->Login(UniqueName("future"), "phone");
+  auto expect_named = [&](const char* field, common::ReasonCode reason,
+                          const std::string& message) {
+    EXPECT_EQ(reason, common::REASON_CODE_INVALID_ARGUMENT) << field << ": " << message;
+    EXPECT_NE(message.find(field), std::string::npos) << field << ": " << message;
+    EXPECT_NE(message.find(absl::StrCat(kUnknown)), std::string::npos) << field << ": " << message;
+  };
+
+  common::Channel odd = PersonChannel(listener_uid_);
+  odd.set_type(static_cast<common::ChannelType>(kUnknown));
+  absl::StatusOr<client::SendAck> ack = client->Send(odd, "odd", "which channel?");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  expect_named("channel type", ack->reason(), ack->message());
+
+  client::SyncChannelMessagesRequest sync;
+  *sync.mutable_channel() = PersonChannel(listener_uid_);
+  sync.set_direction(static_cast<msg::SyncDirection>(kUnknown));
+  absl::StatusOr<client::SyncChannelMessagesResponse> synced = client->SyncChannelMessages(sync);
+  ASSERT_TRUE(synced.ok()) << synced.status();
+  expect_named("direction", synced->reason(), synced->message());
+
+  client::SyncConversationsRequest list;
+  list.add_exclude_channel_types(static_cast<common::ChannelType>(kUnknown));
+  absl::StatusOr<client::SyncConversationsResponse> listed = client->SyncConversations(list);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  expect_named("exclude_channel_types", listed->reason(), listed->message());
+
+  absl::StatusOr<client::SeqSubscribeResponse> mode =
+      client->SeqSubscribe(static_cast<client::SeqSubscribeMode>(kUnknown));
+  ASSERT_TRUE(mode.ok()) << mode.status();
+  expect_named("mode", mode->reason(), mode->message());
+
+  client::ExtensionSetRequest set;
+  *set.mutable_channel() = PersonChannel(listener_uid_);
+  set.set_message_id(1);
+  set.set_ext(R"({"votes":1})");
+  set.set_mode(static_cast<ext::SetMode>(kUnknown));
+  absl::StatusOr<client::ExtensionSetResponse> ext_set = client->ExtensionSet(set);
+  ASSERT_TRUE(ext_set.ok()) << ext_set.status();
+  expect_named("mode", ext_set->reason(), ext_set->message());
+  ExpectStillWorks(*client, listener_uid_);
+
+  auto expect_grpc_named = [&](const char* field, const grpc::Status& status) {
+    expect_named(field, ReasonFor(status), status.error_message());
+  };
+  {
+    im::gateway::v1::SetTokenRequest request;
+    request.set_uid(UniqueName("future"));
+    request.set_token("t");
+    request.set_device_flag(static_cast<common::DeviceFlag>(kUnknown));
+    im::gateway::v1::SetTokenResponse response;
+    grpc::ClientContext context;
+    expect_grpc_named("device_flag", suite_->Users()->SetToken(&context, request, &response));
+  }
+  {
+    im::gateway::v1::KickRequest request;
+    request.set_uid(UniqueName("future"));
+    request.set_device_flag(static_cast<common::DeviceFlag>(kUnknown));
+    im::gateway::v1::KickResponse response;
+    grpc::ClientContext context;
+    expect_grpc_named("device_flag", suite_->Users()->Kick(&context, request, &response));
+  }
+  {
+    im::gateway::v1::DisconnectRequest request;
+    request.set_uid(speaker_uid_);
+    request.set_reason(static_cast<common::ReasonCode>(kUnknown * 111));
+    im::gateway::v1::DisconnectResponse response;
+    grpc::ClientContext context;
+    const grpc::Status status = suite_->Gateways()->Disconnect(&context, request, &response);
+    EXPECT_EQ(ReasonFor(status), common::REASON_CODE_INVALID_ARGUMENT) << status.error_message();
+    EXPECT_NE(status.error_message().find("reason 999"), std::string::npos)
+        << status.error_message();
+  }
+  ExpectBystandersUnaffected();
+}
+
 TEST_F(BadInputTest, FloodingIsRateLimitedThenClosed) {
   const std::string uid = UniqueName("flood");
   auto client = suite_->Login(uid, "phone");
