@@ -2,11 +2,12 @@
 
 #include <google/protobuf/any.pb.h>
 
-#include <optional>
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "common/string_view.h"
+#include "im/common/v1/common.pb.h"
 
 namespace im {
 namespace {
@@ -20,28 +21,32 @@ std::string TypeUrlOf(const google::protobuf::Message& message) {
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());
-  std::optional<google::protobuf::Any> details;
+  im::common::v1::RpcStatus details;
   status.ForEachPayload([&](absl::string_view type_url, const absl::Cord& payload) {
-    if (details.has_value()) return;
-    details.emplace();
-    details->set_type_url(std::string(type_url));
-    details->set_value(std::string(payload));
+    google::protobuf::Any* any = details.add_details();
+    any->set_type_url(std::string(type_url));
+    any->set_value(std::string(payload));
   });
-  if (!details.has_value()) return grpc::Status(code, std::string(status.message()));
-  return grpc::Status(code, std::string(status.message()), details->SerializeAsString());
+  if (details.details().empty()) return grpc::Status(code, std::string(status.message()));
+  details.set_code(static_cast<int32_t>(code));
+  details.set_message(std::string(status.message()));
+  return grpc::Status(code, std::string(status.message()), details.SerializeAsString());
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status, std::string_view callee) {
   if (status.ok()) return absl::OkStatus();
-  const auto code = static_cast<absl::StatusCode>(status.error_code());
-  absl::Status out =
-      callee.empty()
-          ? absl::Status(code, status.error_message())
-          : absl::Status(code, absl::StrCat(AbslView(callee), ": ", status.error_message()));
-  google::protobuf::Any details;
-  if (!status.error_details().empty() && details.ParseFromString(status.error_details()) &&
-      !details.type_url().empty()) {
-    out.SetPayload(details.type_url(), absl::Cord(details.value()));
+  im::common::v1::RpcStatus details;
+  if (!details.ParseFromString(status.error_details())) details.Clear();
+  const std::string reason_url = TypeUrlOf(im::common::v1::ErrorReason());
+  const bool for_client =
+      std::any_of(details.details().begin(), details.details().end(),
+                  [&](const google::protobuf::Any& any) { return any.type_url() == reason_url; });
+  absl::Status out(static_cast<absl::StatusCode>(status.error_code()),
+                   callee.empty() || for_client
+                       ? status.error_message()
+                       : absl::StrCat(AbslView(callee), ": ", status.error_message()));
+  for (const google::protobuf::Any& any : details.details()) {
+    if (!any.type_url().empty()) out.SetPayload(any.type_url(), absl::Cord(any.value()));
   }
   return out;
 }

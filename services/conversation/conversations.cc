@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/reason_codes.h"
 #include "services/conversation/sync_cursor.h"
 #include "services/message/public/channel_key.h"
 
@@ -123,7 +124,8 @@ absl::Status Conversations::Sync(const v1::SyncRequest& request, v1::SyncRespons
   for (int type : request.exclude_channel_types()) {
     if (!im::common::v1::ChannelType_IsValid(type) ||
         type == im::common::v1::CHANNEL_TYPE_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown channel type ", type));
+      return absl::InvalidArgumentError(
+          absl::StrCat("exclude_channel_types: unknown channel type ", type));
     }
     page_request.exclude_channel_types.insert(type);
   }
@@ -215,30 +217,38 @@ absl::Status Conversations::GetChannelSeqs(const v1::GetChannelSeqsRequest& requ
     return absl::InvalidArgumentError(
         absl::StrCat("at most ", options_.max_items, " channels per call"));
   }
+  const bool everything = request.channels().empty();
   std::vector<ConversationRow> rows;
-  if (request.channels().empty()) {
+  // Per entry of the answer: its row in `rows`, or why the requested channel has none.
+  std::vector<absl::StatusOr<size_t>> entries;
+  if (everything) {
     auto user = store_->List(request.uid());
     if (!user.ok()) return user.status();
     rows = std::move(user->rows);
   } else {
+    std::vector<absl::StatusOr<ChannelKey>> given;
     std::vector<std::string> keys;
     for (const Channel& channel : request.channels()) {
-      auto key = ChannelKey::For(request.uid(), channel);
-      if (!key.ok()) return key.status();
-      keys.push_back(key->str());
+      given.push_back(ChannelKey::For(request.uid(), channel));
+      if (given.back().ok()) keys.push_back(given.back()->str());
     }
     auto found = store_->Get(request.uid(), keys);
     if (!found.ok()) return found.status();
-    absl::flat_hash_map<std::string, ConversationRow> by_key;
-    for (ConversationRow& row : *found) by_key[row.channel_key] = std::move(row);
-    for (const std::string& key : keys) {
-      auto it = by_key.find(key);
-      if (it == by_key.end()) {
-        const Channel& channel = request.channels(static_cast<int>(rows.size()));
-        return absl::NotFoundError(absl::StrCat(
-            "user ", request.uid(), " has no conversation with ", DescribeChannel(channel)));
+    absl::flat_hash_map<std::string, size_t> row_of;
+    for (ConversationRow& row : *found) {
+      row_of.emplace(row.channel_key, rows.size());
+      rows.push_back(std::move(row));
+    }
+    for (int i = 0; i < request.channels_size(); ++i) {
+      if (!given[i].ok()) {
+        entries.push_back(given[i].status());
+      } else if (auto it = row_of.find(given[i]->str()); it != row_of.end()) {
+        entries.push_back(it->second);
+      } else {
+        entries.push_back(
+            absl::NotFoundError(absl::StrCat("user ", request.uid(), " has no conversation with ",
+                                             DescribeChannel(request.channels(i)))));
       }
-      rows.push_back(it->second);
     }
   }
   std::vector<std::string> keys;
@@ -246,11 +256,25 @@ absl::Status Conversations::GetChannelSeqs(const v1::GetChannelSeqsRequest& requ
   int64_t as_of_ms = 0;
   auto heads = LoadHeads(request.uid(), keys, &as_of_ms);
   if (!heads.ok()) return heads.status();
-  const bool everything = request.channels().empty();
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const HeadCounters& head = (*heads)[i];
-    if (everything && (!IsListed(rows[i].channel_key, head) || IsHidden(rows[i], head))) continue;
+  if (everything) {
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (IsListed(rows[i].channel_key, (*heads)[i]) && !IsHidden(rows[i], (*heads)[i])) {
+        entries.push_back(i);
+      }
+    }
+  }
+  for (size_t e = 0; e < entries.size(); ++e) {
     v1::ChannelSeq* seq = response->add_seqs();
+    // A reconnecting client asks with the list it cached: a channel it cannot have is an entry
+    // that says why, beside the others.
+    if (!entries[e].ok()) {
+      *seq->mutable_channel() = request.channels(static_cast<int>(e));
+      seq->set_reason(ReasonFor(entries[e].status()));
+      seq->set_message(std::string(entries[e].status().message()));
+      continue;
+    }
+    const size_t i = *entries[e];
+    const HeadCounters& head = (*heads)[i];
     absl::StatusOr<Channel> channel = StoredChannel(rows[i].channel_key, request.uid());
     if (!channel.ok()) return channel.status();
     *seq->mutable_channel() = *std::move(channel);
@@ -258,6 +282,7 @@ absl::Status Conversations::GetChannelSeqs(const v1::GetChannelSeqsRequest& requ
     seq->set_read_seq(rows[i].read.read_seq);
     seq->set_last_message_time(head.last_message_ms);
     seq->set_unread(UnreadCount(rows[i].read, head));
+    seq->set_reason(im::common::v1::REASON_CODE_SUCCESS);
   }
   return absl::OkStatus();
 }
@@ -281,8 +306,19 @@ absl::StatusOr<v1::ConversationState> Conversations::Change(const Target& target
   auto result = store_->Apply(target.uid, target.channel_key, change, now_ms);
   if (absl::IsNotFound(result.status()) && IsListed(target.channel_key, target.head)) {
     // A GROUP starts read up to its head, like a member added now; a PERSON chat from the start.
-    const bool group = target.channel.type() == im::common::v1::CHANNEL_TYPE_GROUP;
-    const EnsureRow row{target.uid, target.channel_key, group ? HeadMark(target.head) : ReadMark{}};
+    // The message service gives a group's read position only to a subscriber, so anyone else
+    // gets its NOT_SUBSCRIBER here instead of a conversation.
+    ReadMark start;
+    if (target.channel.type() == im::common::v1::CHANNEL_TYPE_GROUP) {
+      im::message::v1::GetReadPositionRequest position_request;
+      position_request.set_uid(target.uid);
+      *position_request.mutable_channel() = target.channel;
+      position_request.set_read_seq(target.head.last_seq);
+      auto position = messages_->GetReadPosition(position_request);
+      if (!position.ok()) return position.status();
+      start = MarkOf(*position);
+    }
+    const EnsureRow row{target.uid, target.channel_key, start};
     if (auto created = store_->Ensure({row}, now_ms); !created.ok()) return created.status();
     result = store_->Apply(target.uid, target.channel_key, change, now_ms);
   }

@@ -8,6 +8,7 @@
 #include "common/status.h"
 #include "services/extension/ext_json.h"
 #include "services/message/public/channel_key.h"
+#include "services/message/public/not_subscriber.h"
 
 namespace im::extension {
 namespace {
@@ -178,8 +179,7 @@ void Extensions::CheckMembership(Batch& batch) {
       if (!member.ok()) {
         batch.errors[indexes[j]] = member.status();
       } else if (!(*member)[j]) {
-        batch.errors[indexes[j]] = absl::PermissionDeniedError(
-            absl::StrCat(uids[j], " is not a subscriber of group ", group_id));
+        batch.errors[indexes[j]] = NotSubscriberError(uids[j], group_id);
       }
     }
   }
@@ -441,10 +441,7 @@ absl::StatusOr<std::string> Extensions::ReaderKey(const std::string& uid, const 
   if (channel.type() != im::common::v1::CHANNEL_TYPE_GROUP) return key->str();
   absl::StatusOr<std::vector<bool>> member = messages_->CheckSubscribers(channel.id(), {uid});
   if (!member.ok()) return member.status();
-  if (!(*member)[0]) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(uid, " is not a subscriber of group ", channel.id()));
-  }
+  if (!(*member)[0]) return NotSubscriberError(uid, channel.id());
   return key->str();
 }
 

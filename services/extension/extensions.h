@@ -71,8 +71,8 @@ class Extensions {
   absl::StatusOr<PendingSet> Prepare(const v1::SetRequest& request, int64_t now_ms) const;
 
   // Applies the items in order; items of one message see each other's results. Per item: a
-  // client must subscribe to a group (PERMISSION_DENIED), the message must exist (NOT_FOUND),
-  // then set_rules.h decides. When Postgres or the sequence service fails, every item not already
+  // client must subscribe to a group (PERMISSION_DENIED tagged NOT_SUBSCRIBER), the message must
+  // exist (NOT_FOUND), then set_rules.h decides. When Postgres or the sequence service fails, every item not already
   // failed gets that error and nothing is written. Never fails as a whole.
   SetBatchResult SetBatch(const std::vector<const PendingSet*>& items);
 

@@ -58,6 +58,10 @@ grpc::ServerUnaryReactor* GatewayGrpcService::Disconnect(grpc::CallbackServerCon
   if (valid.ok() && !request->device_id().empty()) {
     valid = ValidateId(request->device_id(), "device_id");
   }
+  // The reason goes to clients in DISCONNECT, where an unknown value would be a protocol error.
+  if (valid.ok() && !im::common::v1::ReasonCode_IsValid(request->reason())) {
+    valid = absl::InvalidArgumentError(absl::StrCat("unknown reason ", request->reason()));
+  }
   if (!valid.ok()) return FinishNow(context, valid);
   const im::common::v1::ReasonCode reason =
       request->reason() == im::common::v1::REASON_CODE_UNSPECIFIED

@@ -12,8 +12,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/reason_codes.h"
 #include "common/string_view.h"
-#include "services/gateway/reason_codes.h"
 
 namespace im::gateway {
 namespace {

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/reason_codes.h"
 #include "common/status.h"
-#include "services/gateway/reason_codes.h"
 
 namespace im::gateway {
 namespace {

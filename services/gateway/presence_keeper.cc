@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "services/gateway/reason_codes.h"
+#include "common/reason_codes.h"
 
 namespace im::gateway {
 namespace {

@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/reason_codes.h"
 #include "common/status.h"
 #include "services/gateway/frames.h"
-#include "services/gateway/reason_codes.h"
 #include "services/message/public/channel_key.h"
 
 namespace im::gateway {
@@ -92,19 +92,12 @@ void Forward(ReplyTo to, absl::Duration timeout, Request request, Start start, F
 #define IM_ASYNC(stub, method) \
   [stub](auto&&... args) { stub->async()->method(std::forward<decltype(args)>(args)...); }
 
-// Sets a typed response's reason (and message on failure) from `status`; true when it succeeded.
+// Sets a typed response's reason (and message on failure) from `status`, with the reason the
+// service that refused attached (NOT_SUBSCRIBER rather than PERMISSION_DENIED); true when it
+// succeeded.
 template <typename Out>
 bool SetOutcome(const grpc::Status& status, Out* out) {
   out->set_reason(ReasonFor(status));
-  if (!status.ok()) out->set_message(status.error_message());
-  return status.ok();
-}
-
-// The same for reads of a channel, where the message service's PERMISSION_DENIED means the user
-// is not a subscriber.
-template <typename Out>
-bool SetChannelOutcome(const grpc::Status& status, Out* out) {
-  out->set_reason(ChannelAccessReasonFor(status));
   if (!status.ok()) out->set_message(status.error_message());
   return status.ok();
 }
@@ -311,7 +304,7 @@ void RequestHandler::SyncChannelMessages(const std::shared_ptr<Connection>& conn
       [](const grpc::Status& status, msg::SyncChannelMessagesResponse* response, Frame* reply) {
         im::client::v1::SyncChannelMessagesResponse* out =
             reply->mutable_sync_channel_messages_response();
-        if (!SetChannelOutcome(status, out)) return;
+        if (!SetOutcome(status, out)) return;
         out->mutable_messages()->Swap(response->mutable_messages());
         *out->mutable_covered() = response->covered();
         out->set_has_more(response->has_more());
@@ -514,7 +507,7 @@ void RequestHandler::ExtensionSync(const std::shared_ptr<Connection>& conn, Fram
       IM_ASYNC(stub, Sync),
       [](const grpc::Status& status, ext::SyncResponse* response, Frame* reply) {
         im::client::v1::ExtensionSyncResponse* out = reply->mutable_extension_sync_response();
-        if (!SetChannelOutcome(status, out)) return;
+        if (!SetOutcome(status, out)) return;
         out->mutable_values()->Swap(response->mutable_values());
         out->set_has_more(response->has_more());
         out->set_latest_version(response->latest_version());

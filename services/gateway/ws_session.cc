@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/reason_codes.h"
 #include "services/gateway/frames.h"
-#include "services/gateway/reason_codes.h"
 #include "services/message/public/channel_key.h"
 
 namespace im::gateway {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/message/public/channel_key.h"
+#include "services/message/public/not_subscriber.h"
 
 namespace im::message {
 
@@ -23,8 +24,7 @@ absl::StatusOr<std::string> ReadableChannelKey(ChannelStore& channels, const std
       return absl::NotFoundError(absl::StrCat("group ", channel.id(), " does not exist"));
     case GroupAccess::kNotSubscriber:
       if (!uid.empty()) {
-        return absl::PermissionDeniedError(
-            absl::StrCat(uid, " is not a subscriber of group ", channel.id()));
+        return NotSubscriberError(uid, channel.id());
       }
       break;
     case GroupAccess::kSubscriber:

@@ -12,7 +12,8 @@ namespace im::message {
 
 // The key of `channel` as `uid` addresses it, if `uid` may read it. INVALID_ARGUMENT for a bad
 // channel (or an empty uid with a PERSON channel), NOT_FOUND for an unknown or deleted group,
-// PERMISSION_DENIED when uid is not a subscriber; the store's error if the check fails.
+// PERMISSION_DENIED tagged NOT_SUBSCRIBER when uid is not a subscriber; the store's error if the
+// check fails.
 absl::StatusOr<std::string> ReadableChannelKey(ChannelStore& channels, const std::string& uid,
                                                const im::common::v1::Channel& channel);
 

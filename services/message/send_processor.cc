@@ -7,7 +7,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/reason_codes.h"
 #include "services/message/public/channel_key.h"
+#include "services/message/public/not_subscriber.h"
 
 namespace im::message {
 namespace {
@@ -321,8 +323,8 @@ void SendProcessor::ApplyMembership(std::vector<Work>& works, const Reads& reads
                 absl::StrCat("group ", group_id, " does not exist"));
     } else if (reads.access[j] == GroupAccess::kNotSubscriber &&
                !work.item->skip_subscriber_check()) {
-      work.Fail(im::common::v1::REASON_CODE_NOT_SUBSCRIBER,
-                absl::StrCat(uid, " is not a subscriber of group ", group_id));
+      const absl::Status refused = NotSubscriberError(uid, group_id);
+      work.Fail(ReasonFor(refused), refused.message());
     }
   }
 }

@@ -48,7 +48,8 @@ TEST_P(GoldenFrameTest, JsonAndBinaryRoundTrip) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Client, GoldenFrameTest,
-                         ::testing::Values("connect", "send", "sendack", "ping"));
+                         ::testing::Values("connect", "send", "sendack", "ping",
+                                           "seq_snapshot_response"));
 
 TEST(FrameCodecTest, RejectsWhatIsNotAFrame) {
   EXPECT_EQ(DecodeFrame("\xff\xff\xff", Encoding::kBinary, kLimit).status().code(),
@@ -72,6 +73,27 @@ TEST(FrameCodecTest, AClientIgnoresJsonFieldsItDoesNotKnow) {
                            Encoding::kJson, kLimit, UnknownJsonFields::kIgnore);
   ASSERT_TRUE(frame.ok()) << frame.status();
   EXPECT_EQ(frame->pong().server_time(), 5);
+}
+
+// An enum value this schema does not know, sent as a number, decodes as that number (so the
+// gateway can answer INVALID_ARGUMENT naming the field); sent as a name, it is no frame.
+TEST(FrameCodecTest, UnknownEnumNumbersDecodeUnknownNamesDoNot) {
+  absl::StatusOr<im::client::v1::Frame> number =
+      DecodeFrame(R"({"seqSubscribeRequest":{"mode":9}})", Encoding::kJson, kLimit);
+  ASSERT_TRUE(number.ok()) << number.status();
+  EXPECT_EQ(static_cast<int>(number->seq_subscribe_request().mode()), 9);
+  im::client::v1::Frame binary;
+  binary.mutable_seq_subscribe_request()->set_mode(
+      static_cast<im::client::v1::SeqSubscribeMode>(9));
+  absl::StatusOr<im::client::v1::Frame> decoded =
+      DecodeFrame(EncodeFrame(binary, Encoding::kBinary), Encoding::kBinary, kLimit);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(static_cast<int>(decoded->seq_subscribe_request().mode()), 9);
+  EXPECT_EQ(DecodeFrame(R"({"seqSubscribeRequest":{"mode":"SEQ_SUBSCRIBE_MODE_SIDEWAYS"}})",
+                        Encoding::kJson, kLimit)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(FrameCodecTest, RejectsOversizedFramesBeforeParsing) {

@@ -1,9 +1,11 @@
-// common/status: a status's details survive absl -> gRPC -> absl as a google.protobuf.Any.
+// common/status: a status's details survive absl -> gRPC -> absl, all of them, in an RpcStatus
+// (google.rpc.Status's wire format) of one google.protobuf.Any per detail.
 #include "common/status.h"
 
 #include <google/protobuf/any.pb.h>
 #include <gtest/gtest.h>
 
+#include "im/common/v1/common.pb.h"
 #include "im/extension/v1/extension.pb.h"
 
 namespace im {
@@ -20,11 +22,14 @@ TEST(StatusDetails, RoundTripThroughGrpc) {
   const grpc::Status wire = ToGrpcStatus(status);
   EXPECT_EQ(wire.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(wire.error_message(), "version mismatch");
-  google::protobuf::Any any;
-  ASSERT_TRUE(any.ParseFromString(wire.error_details()));
-  EXPECT_EQ(any.type_url(), "type.googleapis.com/im.extension.v1.ExtensionValue");
+  im::common::v1::RpcStatus details;
+  ASSERT_TRUE(details.ParseFromString(wire.error_details()));
+  EXPECT_EQ(details.code(), static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION));
+  EXPECT_EQ(details.message(), "version mismatch");
+  ASSERT_EQ(details.details_size(), 1);
+  EXPECT_EQ(details.details(0).type_url(), "type.googleapis.com/im.extension.v1.ExtensionValue");
   im::extension::v1::ExtensionValue unpacked;
-  ASSERT_TRUE(any.UnpackTo(&unpacked));
+  ASSERT_TRUE(details.details(0).UnpackTo(&unpacked));
   EXPECT_EQ(unpacked.version(), 7);
 
   const absl::Status back = FromGrpcStatus(wire, "extension service");
@@ -37,6 +42,31 @@ TEST(StatusDetails, RoundTripThroughGrpc) {
   EXPECT_EQ(got.ext(), R"({"a":1})");
 }
 
+// Details of different types travel together; one of the same type replaces the earlier one.
+TEST(StatusDetails, EveryDetailCrossesGrpc) {
+  im::extension::v1::ExtensionValue value;
+  value.set_version(7);
+  im::extension::v1::SetResponse response;
+  response.set_applied(true);
+  absl::Status status = absl::FailedPreconditionError("both");
+  SetDetails(status, value);
+  SetDetails(status, response);
+  value.set_version(8);
+  SetDetails(status, value);
+
+  const grpc::Status wire = ToGrpcStatus(status);
+  im::common::v1::RpcStatus details;
+  ASSERT_TRUE(details.ParseFromString(wire.error_details()));
+  EXPECT_EQ(details.details_size(), 2);
+  const absl::Status back = FromGrpcStatus(wire, "extension service");
+  im::extension::v1::ExtensionValue got_value;
+  ASSERT_TRUE(GetDetails(back, &got_value));
+  EXPECT_EQ(got_value.version(), 8);
+  im::extension::v1::SetResponse got_response;
+  ASSERT_TRUE(GetDetails(back, &got_response));
+  EXPECT_TRUE(got_response.applied());
+}
+
 TEST(StatusDetails, AbsentOrForeignDetails) {
   const grpc::Status plain = ToGrpcStatus(absl::NotFoundError("no"));
   EXPECT_TRUE(plain.error_details().empty());
@@ -47,7 +77,7 @@ TEST(StatusDetails, AbsentOrForeignDetails) {
   SetDetails(status, im::extension::v1::SetResponse());
   EXPECT_FALSE(GetDetails(FromGrpcStatus(ToGrpcStatus(status)), &value));
   // Garbage details are dropped rather than failing.
-  const grpc::Status garbage(grpc::StatusCode::INTERNAL, "y", "\xff\xff not an Any");
+  const grpc::Status garbage(grpc::StatusCode::INTERNAL, "y", "\xff\xff not an RpcStatus");
   EXPECT_EQ(FromGrpcStatus(garbage).code(), absl::StatusCode::kInternal);
   // OK stays OK.
   absl::Status ok;

@@ -9,13 +9,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/migrations.h"
+#include "common/reason_codes.h"
 #include "migrations_embedded.h"
 #include "services/message/public/channel_key.h"
+#include "services/message/public/not_subscriber.h"
 #include "tests/support/test_env.h"
 
 namespace im::conversation {
@@ -37,7 +40,8 @@ Channel Person(const std::string& peer) {
   return c;
 }
 
-// Channels with their messages, answering as the message service does.
+// Channels with their messages and groups with their subscribers, answering as the message
+// service does.
 class FakeMessages : public MessageClient {
  public:
   struct Msg {
@@ -54,6 +58,11 @@ class FakeMessages : public MessageClient {
     msgs.push_back({seq, from, red_dot});
     activity_[key] = absl::ToUnixMillis(absl::Now());
     return seq;
+  }
+
+  void Subscribe(const std::string& group_id, const std::string& uid) {
+    std::lock_guard lock(mu_);
+    subscribers_[group_id].insert(uid);
   }
 
   absl::StatusOr<im::message::v1::GetChannelHeadsResponse> GetHeads(
@@ -92,6 +101,9 @@ class FakeMessages : public MessageClient {
     std::lock_guard lock(mu_);
     auto key = ChannelKey::For(request.uid(), request.channel());
     if (!key.ok()) return key.status();
+    if (key->is_group() && !subscribers_[request.channel().id()].contains(request.uid())) {
+      return NotSubscriberError(request.uid(), request.channel().id());
+    }
     const auto& msgs = channels_[key->str()];
     int64_t seq = msgs.empty() ? 0 : msgs.back().seq;
     if (request.has_read_seq() && request.read_seq() > 0) {
@@ -134,6 +146,7 @@ class FakeMessages : public MessageClient {
   std::mutex mu_;
   std::map<std::string, std::vector<Msg>> channels_;
   std::map<std::string, int64_t> activity_;
+  std::map<std::string, std::set<std::string>> subscribers_;
   std::vector<Push> pushes_;
 };
 
@@ -153,7 +166,10 @@ class ConversationServiceTest : public ::testing::Test {
     group_key_ = "g:" + group_;
   }
 
+  // As the message service does for a new subscriber of a group, or a new chat.
   void Ensure(const std::string& uid, const Channel& channel) {
+    if (channel.type() == im::common::v1::CHANNEL_TYPE_GROUP)
+      messages_.Subscribe(channel.id(), uid);
     v1::EnsureRequest request;
     auto* item = request.add_items();
     item->set_uid(uid);
@@ -441,13 +457,12 @@ TEST_F(ConversationServiceTest, BadInput) {
   // The message names the channel as the user sees it, never the internal key.
   EXPECT_NE(missing.message().find(absl::StrCat("person ", carol_)), std::string::npos) << missing;
   EXPECT_EQ(missing.message().find("p:"), std::string::npos) << missing;
-  v1::GetChannelSeqsRequest listed;
-  listed.set_uid(alice_);
-  *listed.add_channels() = Person(carol_);
-  v1::GetChannelSeqsResponse seqs;
-  const absl::Status unlisted = conversations_->GetChannelSeqs(listed, &seqs);
-  EXPECT_TRUE(absl::IsNotFound(unlisted)) << unlisted;
-  EXPECT_EQ(unlisted.message().find("p:"), std::string::npos) << unlisted;
+  request.set_uid(alice_);
+  request.add_exclude_channel_types(static_cast<im::common::v1::ChannelType>(9));
+  const absl::Status excluded = conversations_->Sync(request, &response);
+  EXPECT_TRUE(absl::IsInvalidArgument(excluded)) << excluded;
+  EXPECT_NE(excluded.message().find("exclude_channel_types"), std::string::npos) << excluded;
+  EXPECT_NE(excluded.message().find('9'), std::string::npos) << excluded;
   v1::ClearUnreadRequest clear;
   clear.set_uid(alice_);
   *clear.mutable_channel() = Group(group_);
@@ -493,6 +508,111 @@ TEST_F(ConversationServiceTest, InternalCallsRefuseImpossibleReadPositionsAndHug
   ASSERT_TRUE(conversations_->Sync(sync, &synced).ok());
   ASSERT_EQ(synced.conversations_size(), 1);
   EXPECT_EQ(synced.conversations(0).read_seq(), 0) << "nothing was stored";
+}
+
+// A uid that is not a subscriber of a group gets the message service's NOT_SUBSCRIBER for every
+// change, and no conversation with the group; a subscriber without one yet gets it created.
+TEST_F(ConversationServiceTest, ANonSubscriberGetsNotSubscriberAndNoConversation) {
+  Ensure(bob_, Group(group_));
+  messages_.Send(group_key_, bob_);
+  messages_.Send(group_key_, bob_);
+
+  v1::ClearUnreadRequest clear;
+  clear.set_uid(carol_);
+  *clear.mutable_channel() = Group(group_);
+  v1::ClearUnreadRequest clear_some = clear;
+  clear_some.set_read_seq(1);
+  v1::SetUnreadRequest unread;
+  unread.set_uid(carol_);
+  *unread.mutable_channel() = Group(group_);
+  unread.set_unread(1);
+  v1::DeleteRequest remove;
+  remove.set_uid(carol_);
+  *remove.mutable_channel() = Group(group_);
+  v1::SetPinnedRequest pin;
+  pin.set_uid(carol_);
+  *pin.mutable_channel() = Group(group_);
+  pin.set_pinned(true);
+  v1::SetMutedRequest mute;
+  mute.set_uid(carol_);
+  *mute.mutable_channel() = Group(group_);
+  mute.set_muted(true);
+  const std::vector<std::pair<const char*, absl::Status>> refusals = {
+      {"clear unread", conversations_->ClearUnread(clear).status()},
+      {"clear unread to a seq", conversations_->ClearUnread(clear_some).status()},
+      {"set unread", conversations_->SetUnread(unread).status()},
+      {"delete", conversations_->Delete(remove).status()},
+      {"pin", conversations_->SetPinned(pin).status()},
+      {"mute", conversations_->SetMuted(mute).status()},
+  };
+  for (const auto& [what, status] : refusals) {
+    EXPECT_TRUE(absl::IsPermissionDenied(status)) << what << ": " << status;
+    EXPECT_EQ(ReasonFor(status), im::common::v1::REASON_CODE_NOT_SUBSCRIBER) << what;
+    EXPECT_NE(status.message().find(absl::StrCat("group ", group_)), std::string::npos) << what;
+    EXPECT_EQ(status.message().find("g:"), std::string::npos) << what << ": " << status;
+  }
+  EXPECT_EQ(Sync(carol_).conversations_size(), 0) << "a refused change creates nothing";
+
+  // A subscriber whose conversation was never created (joined before this service kept them)
+  // gets it with its first change, read up to the head.
+  messages_.Subscribe(group_, carol_);
+  auto pinned = conversations_->SetPinned(pin);
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  EXPECT_TRUE(pinned->pinned());
+  EXPECT_EQ(pinned->read_seq(), 2);
+  EXPECT_EQ(pinned->unread(), 0u);
+}
+
+// A reconnecting client asks for the seqs of the conversations it cached: each is answered on its
+// own, so one it has no conversation with (or that is no channel at all) is one entry with a
+// reason beside the others, in the order asked.
+TEST_F(ConversationServiceTest, AListedSeqSnapshotAnswersEachChannel) {
+  Ensure(alice_, Group(group_));
+  Ensure(alice_, Person(bob_));
+  messages_.Send(group_key_, bob_);
+  messages_.Send(ChannelKey::For(alice_, Person(bob_))->str(), bob_);
+
+  v1::GetChannelSeqsRequest request;
+  request.set_uid(alice_);
+  *request.add_channels() = Group(group_);
+  *request.add_channels() = Person(carol_);
+  *request.add_channels() = Person(alice_);
+  *request.add_channels() = Person(bob_);
+  v1::GetChannelSeqsResponse response;
+  const absl::Status status = conversations_->GetChannelSeqs(request, &response);
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_EQ(response.seqs_size(), 4);
+
+  EXPECT_EQ(response.seqs(0).reason(), im::common::v1::REASON_CODE_SUCCESS);
+  EXPECT_EQ(response.seqs(0).channel().id(), group_);
+  EXPECT_EQ(response.seqs(0).max_seq(), 1);
+  EXPECT_EQ(response.seqs(0).unread(), 1u);
+
+  const v1::ChannelSeq& missing = response.seqs(1);
+  EXPECT_EQ(missing.reason(), im::common::v1::REASON_CODE_NOT_FOUND);
+  EXPECT_EQ(missing.channel().id(), carol_);
+  EXPECT_EQ(missing.max_seq(), 0);
+  EXPECT_NE(missing.message().find(absl::StrCat("person ", carol_)), std::string::npos)
+      << missing.message();
+  EXPECT_EQ(missing.message().find("p:"), std::string::npos) << missing.message();
+
+  EXPECT_EQ(response.seqs(2).reason(), im::common::v1::REASON_CODE_INVALID_ARGUMENT);
+  EXPECT_EQ(response.seqs(2).channel().id(), alice_);
+  EXPECT_FALSE(response.seqs(2).message().empty());
+
+  EXPECT_EQ(response.seqs(3).reason(), im::common::v1::REASON_CODE_SUCCESS);
+  EXPECT_EQ(response.seqs(3).channel().id(), bob_);
+  EXPECT_EQ(response.seqs(3).max_seq(), 1);
+  EXPECT_EQ(response.seqs(3).unread(), 1u);
+
+  // Every conversation: only entries that have one, each SUCCESS.
+  request.clear_channels();
+  response.Clear();
+  ASSERT_TRUE(conversations_->GetChannelSeqs(request, &response).ok());
+  ASSERT_EQ(response.seqs_size(), 2);
+  for (const v1::ChannelSeq& seq : response.seqs()) {
+    EXPECT_EQ(seq.reason(), im::common::v1::REASON_CODE_SUCCESS);
+  }
 }
 
 }  // namespace

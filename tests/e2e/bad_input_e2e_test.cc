@@ -5,12 +5,17 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/reason_codes.h"
+#include "common/status.h"
 #include "tests/e2e/suite_fixture.h"
 
 namespace im {
 namespace {
 
 namespace common = im::common::v1;
+namespace conv = im::conversation::v1;
+namespace ext = im::extension::v1;
+namespace msg = im::message::v1;
 using client::Encoding;
 using client::Frame;
 using client::GroupChannel;
@@ -27,15 +32,18 @@ constexpr int kIdleSeconds = 2;
 // One gateway with small limits, so each limit is reached in a moment.
 struct SmallLimits {
   static testing::SuiteOptions Options() {
-    return {.gateways = 1,
-            .gateway_env =
-                {
-                    {"IM_MAX_FRAME_BYTES", absl::StrCat(kMaxFrameBytes)},
-                    {"IM_RATE_LIMIT_PER_SEC", "20"},
-                    {"IM_RATE_LIMIT_BURST", absl::StrCat(kRateBurst)},
-                    {"IM_IDLE_TIMEOUT", absl::StrCat(kIdleSeconds, "s")},
-                },
-            .extension_env = {}};
+    return {
+        .gateways = 1,
+        .gateway_env =
+            {
+                {"IM_MAX_FRAME_BYTES", absl::StrCat(kMaxFrameBytes)},
+                {"IM_RATE_LIMIT_PER_SEC", "20"},
+                {"IM_RATE_LIMIT_BURST", absl::StrCat(kRateBurst)},
+                {"IM_IDLE_TIMEOUT", absl::StrCat(kIdleSeconds, "s")},
+            },
+        // Clients may set extensions on groups, so that a non-member's set is refused for
+        // not being one.
+        .extension_env = {{"IM_CLIENT_CHANNEL_TYPES", "group"}, {"IM_CLIENT_EXT_FIELDS", "votes"}}};
   }
 };
 
@@ -171,24 +179,221 @@ TEST_F(BadInputTest, SendToAGroupOneIsNotInGetsNotSubscriber) {
   ExpectBystandersUnaffected();
 }
 
-TEST_F(BadInputTest, SyncOfAChannelOneIsNotInGetsNotSubscriber) {
+// A refusal's words name channels as the user sees them ("group team-1"), never by internal key
+// ("g:team-1", "p:alice:bob") or by the service that decided.
+void ExpectWordsForTheUser(const std::string& message, const std::string& group) {
+  EXPECT_NE(message.find(absl::StrCat("group ", group)), std::string::npos) << message;
+  EXPECT_EQ(message.find("g:"), std::string::npos) << message;
+  EXPECT_EQ(message.find("p:"), std::string::npos) << message;
+  EXPECT_EQ(message.find("service:"), std::string::npos) << message;
+}
+
+// "Not a member" is one reason whatever the request: NOT_SUBSCRIBER for every client request on
+// the group, PERMISSION_DENIED carrying NOT_SUBSCRIBER for business servers' gRPC calls, whichever
+// service decided and however many relayed it; and nothing of the group becomes the outsider's.
+TEST_F(BadInputTest, EveryRequestOnAGroupOneIsNotInGetsNotSubscriber) {
   const std::string outsider = UniqueName("outsider");
   const std::string group = UniqueName("club");
   suite_->CreateGroup(group, {speaker_uid_, listener_uid_});
   absl::StatusOr<client::SendAck> secret =
       speaker_->Send(GroupChannel(group), "secret", "members only");
   ASSERT_TRUE(secret.ok() && secret->reason() == common::REASON_CODE_SUCCESS);
-  ASSERT_TRUE(NextRecv(*listener_).has_value());
-
+  // A second message, so that clearing unread to seq 1 asks the message service for a position.
+  absl::StatusOr<client::SendAck> more = speaker_->Send(GroupChannel(group), "more", "more");
+  ASSERT_TRUE(more.ok() && more->reason() == common::REASON_CODE_SUCCESS);
   auto client = suite_->Login(outsider, "phone");
-  client::SyncChannelMessagesRequest request;
-  *request.mutable_channel() = GroupChannel(group);
-  absl::StatusOr<client::SyncChannelMessagesResponse> response =
-      client->SyncChannelMessages(request);
-  ASSERT_TRUE(response.ok()) << response.status();
-  EXPECT_EQ(response->reason(), common::REASON_CODE_NOT_SUBSCRIBER) << response->message();
-  EXPECT_TRUE(response->messages().empty());
+
+  const common::Channel channel = GroupChannel(group);
+  client::SyncChannelMessagesRequest sync;
+  *sync.mutable_channel() = channel;
+  absl::StatusOr<client::SyncChannelMessagesResponse> history = client->SyncChannelMessages(sync);
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(history->reason(), common::REASON_CODE_NOT_SUBSCRIBER) << history->message();
+  ExpectWordsForTheUser(history->message(), group);
+  EXPECT_TRUE(history->messages().empty());
+
+  const std::vector<std::pair<const char*, absl::StatusOr<client::ConversationStateResponse>>>
+      changes = {
+          {"clear unread", client->ClearUnread(channel, 0)},
+          {"clear unread to a seq", client->ClearUnread(channel, 1)},
+          {"set unread", client->SetUnread(channel, 1)},
+          {"delete", client->DeleteConversation(channel)},
+          {"pin", client->SetPinned(channel, true)},
+          {"mute", client->SetMuted(channel, true)},
+      };
+  for (const auto& [what, answer] : changes) {
+    ASSERT_TRUE(answer.ok()) << what << ": " << answer.status();
+    EXPECT_EQ(answer->reason(), common::REASON_CODE_NOT_SUBSCRIBER)
+        << what << ": " << answer->message();
+    ExpectWordsForTheUser(answer->message(), group);
+    EXPECT_FALSE(answer->has_state()) << what;
+  }
+  client::ExtensionSyncRequest ext_sync;
+  *ext_sync.mutable_channel() = channel;
+  absl::StatusOr<client::ExtensionSyncResponse> synced = client->ExtensionSync(ext_sync);
+  ASSERT_TRUE(synced.ok()) << synced.status();
+  EXPECT_EQ(synced->reason(), common::REASON_CODE_NOT_SUBSCRIBER) << synced->message();
+  ExpectWordsForTheUser(synced->message(), group);
+  client::ExtensionSetRequest ext_set;
+  *ext_set.mutable_channel() = channel;
+  ext_set.set_message_id(secret->message_id());
+  ext_set.set_ext(R"({"votes":1})");
+  absl::StatusOr<client::ExtensionSetResponse> set = client->ExtensionSet(ext_set);
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->reason(), common::REASON_CODE_NOT_SUBSCRIBER) << set->message();
+  ExpectWordsForTheUser(set->message(), group);
+
+  // None of the refused changes gave the outsider a conversation with the group.
+  absl::StatusOr<client::SyncConversationsResponse> list =
+      client->SyncConversations(client::SyncConversationsRequest());
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->conversations_size(), 0);
+  absl::StatusOr<client::SeqSnapshotResponse> seqs = client->SeqSnapshot();
+  ASSERT_TRUE(seqs.ok()) << seqs.status();
+  EXPECT_EQ(seqs->seqs_size(), 0);
+
+  // The same reason for a business server asking as the outsider, from each service.
+  auto expect_not_subscriber = [&](const char* what, const grpc::Status& status) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << what << ": " << status.error_message();
+    EXPECT_EQ(ReasonFor(status), common::REASON_CODE_NOT_SUBSCRIBER) << what;
+    ExpectWordsForTheUser(status.error_message(), group);
+  };
+  {
+    msg::GetMessagesRequest request;
+    request.set_uid(outsider);
+    *request.mutable_channel() = channel;
+    request.add_message_ids(secret->message_id());
+    msg::GetMessagesResponse response;
+    grpc::ClientContext context;
+    expect_not_subscriber("GetMessages",
+                          suite_->Messages()->GetMessages(&context, request, &response));
+  }
+  {
+    conv::SetUnreadRequest request;
+    request.set_uid(outsider);
+    *request.mutable_channel() = channel;
+    request.set_unread(1);
+    conv::ConversationState response;
+    grpc::ClientContext context;
+    expect_not_subscriber("SetUnread",
+                          suite_->Conversations()->SetUnread(&context, request, &response));
+  }
+  {
+    ext::GetRequest request;
+    request.set_uid(outsider);
+    *request.mutable_channel() = channel;
+    request.add_message_ids(secret->message_id());
+    ext::GetResponse response;
+    grpc::ClientContext context;
+    expect_not_subscriber("extension Get", suite_->Extensions()->Get(&context, request, &response));
+  }
   ExpectStillWorks(*client, listener_uid_);
+  ExpectBystandersUnaffected();
+}
+
+// A reconnecting client asks for the seqs of the conversations it cached: one it has no
+// conversation with is an entry that says so (NOT_FOUND, in the user's words), beside the others.
+TEST_F(BadInputTest, AListedSeqSnapshotAnswersEachChannel) {
+  const std::string stranger = UniqueName("stranger");
+  absl::StatusOr<client::SendAck> hello =
+      speaker_->Send(PersonChannel(listener_uid_), UniqueName("hello"), "hello");
+  ASSERT_TRUE(hello.ok() && hello->reason() == common::REASON_CODE_SUCCESS);
+
+  absl::StatusOr<client::SeqSnapshotResponse> seqs =
+      speaker_->SeqSnapshot({PersonChannel(stranger), PersonChannel(listener_uid_)});
+  ASSERT_TRUE(seqs.ok()) << seqs.status();
+  EXPECT_EQ(seqs->reason(), common::REASON_CODE_SUCCESS) << seqs->message();
+  ASSERT_EQ(seqs->seqs_size(), 2);
+  const conv::ChannelSeq& missing = seqs->seqs(0);
+  EXPECT_EQ(missing.channel().id(), stranger);
+  EXPECT_EQ(missing.reason(), common::REASON_CODE_NOT_FOUND);
+  EXPECT_NE(missing.message().find(absl::StrCat("person ", stranger)), std::string::npos)
+      << missing.message();
+  EXPECT_EQ(missing.message().find("p:"), std::string::npos) << missing.message();
+  const conv::ChannelSeq& chat = seqs->seqs(1);
+  EXPECT_EQ(chat.channel().id(), listener_uid_);
+  EXPECT_EQ(chat.reason(), common::REASON_CODE_SUCCESS) << chat.message();
+  EXPECT_GE(chat.max_seq(), hello->message_seq());
+}
+
+// An enum value this server does not know is INVALID_ARGUMENT with a message naming the field and
+// the value, wherever it enters: client frames and business servers' or the suite's gRPC calls.
+TEST_F(BadInputTest, UnknownEnumValuesAreInvalidArgumentNamingTheField) {
+  constexpr int kUnknown = 9;
+  auto client = suite_->Login(UniqueName("future"), "phone");
+  auto expect_named = [&](const char* field, common::ReasonCode reason,
+                          const std::string& message) {
+    EXPECT_EQ(reason, common::REASON_CODE_INVALID_ARGUMENT) << field << ": " << message;
+    EXPECT_NE(message.find(field), std::string::npos) << field << ": " << message;
+    EXPECT_NE(message.find(absl::StrCat(kUnknown)), std::string::npos) << field << ": " << message;
+  };
+
+  common::Channel odd = PersonChannel(listener_uid_);
+  odd.set_type(static_cast<common::ChannelType>(kUnknown));
+  absl::StatusOr<client::SendAck> ack = client->Send(odd, "odd", "which channel?");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  expect_named("channel type", ack->reason(), ack->message());
+
+  client::SyncChannelMessagesRequest sync;
+  *sync.mutable_channel() = PersonChannel(listener_uid_);
+  sync.set_direction(static_cast<msg::SyncDirection>(kUnknown));
+  absl::StatusOr<client::SyncChannelMessagesResponse> synced = client->SyncChannelMessages(sync);
+  ASSERT_TRUE(synced.ok()) << synced.status();
+  expect_named("direction", synced->reason(), synced->message());
+
+  client::SyncConversationsRequest list;
+  list.add_exclude_channel_types(static_cast<common::ChannelType>(kUnknown));
+  absl::StatusOr<client::SyncConversationsResponse> listed = client->SyncConversations(list);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  expect_named("exclude_channel_types", listed->reason(), listed->message());
+
+  absl::StatusOr<client::SeqSubscribeResponse> mode =
+      client->SeqSubscribe(static_cast<client::SeqSubscribeMode>(kUnknown));
+  ASSERT_TRUE(mode.ok()) << mode.status();
+  expect_named("mode", mode->reason(), mode->message());
+
+  client::ExtensionSetRequest set;
+  *set.mutable_channel() = PersonChannel(listener_uid_);
+  set.set_message_id(1);
+  set.set_ext(R"({"votes":1})");
+  set.set_mode(static_cast<ext::SetMode>(kUnknown));
+  absl::StatusOr<client::ExtensionSetResponse> ext_set = client->ExtensionSet(set);
+  ASSERT_TRUE(ext_set.ok()) << ext_set.status();
+  expect_named("mode", ext_set->reason(), ext_set->message());
+  ExpectStillWorks(*client, listener_uid_);
+
+  auto expect_grpc_named = [&](const char* field, const grpc::Status& status) {
+    expect_named(field, ReasonFor(status), status.error_message());
+  };
+  {
+    im::gateway::v1::SetTokenRequest request;
+    request.set_uid(UniqueName("future"));
+    request.set_token("t");
+    request.set_device_flag(static_cast<common::DeviceFlag>(kUnknown));
+    im::gateway::v1::SetTokenResponse response;
+    grpc::ClientContext context;
+    expect_grpc_named("device_flag", suite_->Users()->SetToken(&context, request, &response));
+  }
+  {
+    im::gateway::v1::KickRequest request;
+    request.set_uid(UniqueName("future"));
+    request.set_device_flag(static_cast<common::DeviceFlag>(kUnknown));
+    im::gateway::v1::KickResponse response;
+    grpc::ClientContext context;
+    expect_grpc_named("device_flag", suite_->Users()->Kick(&context, request, &response));
+  }
+  {
+    im::gateway::v1::DisconnectRequest request;
+    request.set_uid(speaker_uid_);
+    request.set_reason(static_cast<common::ReasonCode>(kUnknown * 111));
+    im::gateway::v1::DisconnectResponse response;
+    grpc::ClientContext context;
+    const grpc::Status status = suite_->Gateways()->Disconnect(&context, request, &response);
+    EXPECT_EQ(ReasonFor(status), common::REASON_CODE_INVALID_ARGUMENT) << status.error_message();
+    EXPECT_NE(status.error_message().find("reason 999"), std::string::npos)
+        << status.error_message();
+  }
   ExpectBystandersUnaffected();
 }
 

@@ -365,7 +365,7 @@ TEST_F(ExtensionE2eTest, BadInputGetsTheRightCodes) {
   request.set_status(2);
   EXPECT_EQ(mem->ExtensionSet(request)->reason(), common::REASON_CODE_PERMISSION_DENIED);
   request.clear_status();
-  EXPECT_EQ(out->ExtensionSet(request)->reason(), common::REASON_CODE_PERMISSION_DENIED);
+  EXPECT_EQ(out->ExtensionSet(request)->reason(), common::REASON_CODE_NOT_SUBSCRIBER);
   client::ExtensionSetRequest person = request;
   *person.mutable_channel() = client::PersonChannel(outsider);
   EXPECT_EQ(mem->ExtensionSet(person)->reason(), common::REASON_CODE_PERMISSION_DENIED);

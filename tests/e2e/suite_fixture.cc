@@ -95,8 +95,17 @@ std::unique_ptr<im::extension::v1::ExtensionService::Stub> Suite::Extensions() {
   return im::extension::v1::ExtensionService::NewStub(FreshChannel(extension_->grpc_address()));
 }
 
+std::unique_ptr<msg::MessageService::Stub> Suite::Messages() {
+  return msg::MessageService::NewStub(FreshChannel(message_->grpc_address()));
+}
+
 std::unique_ptr<im::gateway::v1::UserService::Stub> Suite::Users(int gateway) {
   return im::gateway::v1::UserService::NewStub(FreshChannel(this->gateway(gateway).grpc_address()));
+}
+
+std::unique_ptr<im::gateway::v1::GatewayService::Stub> Suite::Gateways(int gateway) {
+  return im::gateway::v1::GatewayService::NewStub(
+      FreshChannel(this->gateway(gateway).grpc_address()));
 }
 
 void Suite::SetToken(const std::string& uid, const std::string& token, common::DeviceFlag flag) {
@@ -127,7 +136,7 @@ void Suite::CreateGroup(const std::string& group_id, const std::vector<std::stri
 msg::SendResult Suite::ApiSend(const std::string& from_uid, const common::Channel& channel,
                                const std::string& client_msg_no, const std::string& payload,
                                const common::MessageFlags& flags) {
-  auto stub = msg::MessageService::NewStub(FreshChannel(message_->grpc_address()));
+  auto stub = Messages();
   msg::SendRequest request;
   msg::SendItem* item = request.add_items();
   *item->mutable_channel() = channel;
@@ -147,7 +156,7 @@ msg::SendResult Suite::ApiSend(const std::string& from_uid, const common::Channe
 
 grpc::Status Suite::TryHistory(const std::string& uid, const common::Channel& channel,
                                std::vector<common::Message>* messages) {
-  auto stub = msg::MessageService::NewStub(FreshChannel(message_->grpc_address()));
+  auto stub = Messages();
   messages->clear();
   int64_t start = 0;
   while (true) {

@@ -64,8 +64,12 @@ class Suite {
   std::unique_ptr<im::conversation::v1::ConversationService::Stub> Conversations();
   // ExtensionService, on a fresh channel.
   std::unique_ptr<im::extension::v1::ExtensionService::Stub> Extensions();
+  // MessageService, on a fresh channel.
+  std::unique_ptr<im::message::v1::MessageService::Stub> Messages();
   // UserService of `gateway`, on a fresh channel.
   std::unique_ptr<im::gateway::v1::UserService::Stub> Users(int gateway = 0);
+  // GatewayService (the suite's internal calls) of `gateway`, on a fresh channel.
+  std::unique_ptr<im::gateway::v1::GatewayService::Stub> Gateways(int gateway = 0);
   // Every stored message of `channel` as `uid` sees it, over gRPC (paging through the whole range);
   // empty and a test failure when the call fails.
   std::vector<im::common::v1::Message> History(const std::string& uid,

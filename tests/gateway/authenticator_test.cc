@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/reason_codes.h"
 #include "services/gateway/jwt.h"
-#include "services/gateway/reason_codes.h"
 #include "services/gateway/token_store.h"
 #include "tests/support/test_env.h"
 

@@ -6,7 +6,7 @@
 
 #include <future>
 
-#include "services/gateway/reason_codes.h"
+#include "common/reason_codes.h"
 #include "tests/fakes/fake_connection.h"
 
 namespace im::gateway {

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/reason_codes.h"
 #include "common/status.h"
 #include "tests/fakes/fake_connection.h"
 #include "tests/support/channel_release.h"
@@ -49,7 +50,13 @@ class FakeConversationService final : public conv::ConversationService::Callback
     for (const Channel& channel : request->channels()) {
       conv::ChannelSeq* seq = response->add_seqs();
       *seq->mutable_channel() = channel;
+      if (channel.id() == "gone") {
+        seq->set_reason(REASON_CODE_NOT_FOUND);
+        seq->set_message("user alice has no conversation with person gone");
+        continue;
+      }
       seq->set_max_seq(9);
+      seq->set_reason(REASON_CODE_SUCCESS);
     }
     return Finish(context);
   }
@@ -385,18 +392,29 @@ TEST_F(RequestHandlerTest, SyncAndSnapshotPassTheirFieldsBothWays) {
 
   Frame snapshot;
   *snapshot.mutable_seq_snapshot_request()->add_channels() = Person("bob");
+  *snapshot.mutable_seq_snapshot_request()->add_channels() = Person("gone");
   *snapshot.mutable_seq_snapshot_request()->add_channels() = Person("carol");
   const Frame seqs = Answer(snapshot);
-  ASSERT_EQ(seqs.seq_snapshot_response().seqs_size(), 2);
-  EXPECT_EQ(seqs.seq_snapshot_response().seqs(1).channel().id(), "carol");
-  EXPECT_EQ(seqs.seq_snapshot_response().seqs(1).max_seq(), 9);
+  // Each listed channel has its own entry and reason: the one without a conversation says so,
+  // beside the others.
+  const im::client::v1::SeqSnapshotResponse& snapped = seqs.seq_snapshot_response();
+  EXPECT_EQ(snapped.reason(), REASON_CODE_SUCCESS);
+  ASSERT_EQ(snapped.seqs_size(), 3);
+  EXPECT_EQ(snapped.seqs(0).reason(), REASON_CODE_SUCCESS);
+  EXPECT_EQ(snapped.seqs(1).channel().id(), "gone");
+  EXPECT_EQ(snapped.seqs(1).reason(), REASON_CODE_NOT_FOUND);
+  EXPECT_EQ(snapped.seqs(1).message(), "user alice has no conversation with person gone");
+  EXPECT_EQ(snapped.seqs(2).channel().id(), "carol");
+  EXPECT_EQ(snapped.seqs(2).max_seq(), 9);
+  EXPECT_EQ(snapped.seqs(2).reason(), REASON_CODE_SUCCESS);
 
   EXPECT_EQ(conversations_.Calls(),
             (std::vector<std::string>{
                 "im.conversation.v1.SyncRequest uid: \"alice\" cursor: \"c1\" limit: 50 "
                 "msg_count: 2 only_unread: true exclude_channel_types: CHANNEL_TYPE_GROUP",
                 "im.conversation.v1.GetChannelSeqsRequest uid: \"alice\" channels { id: \"bob\" "
-                "type: CHANNEL_TYPE_PERSON } channels { id: \"carol\" type: CHANNEL_TYPE_PERSON }",
+                "type: CHANNEL_TYPE_PERSON } channels { id: \"gone\" type: CHANNEL_TYPE_PERSON } "
+                "channels { id: \"carol\" type: CHANNEL_TYPE_PERSON }",
             }));
 }
 
@@ -423,6 +441,45 @@ TEST_F(RequestHandlerTest, FailuresMapToReasonCodes) {
     EXPECT_EQ(answer.sync_conversations_response().message(), status.error_message());
     EXPECT_EQ(answer.sync_conversations_response().conversations_size(), 0);
   }
+}
+
+// The reason a service attached to its refusal (here NOT_SUBSCRIBER, which the message service
+// gives a uid that is not a subscriber and the conversation service relays) reaches the client
+// with the refusal's own words, whatever the request; a bare PERMISSION_DENIED stays that.
+TEST_F(RequestHandlerTest, AReasonTheServiceAttachedReachesTheClient) {
+  const absl::Status refused =
+      WithReason(absl::PermissionDeniedError("alice is not a subscriber of group team"),
+                 REASON_CODE_NOT_SUBSCRIBER);
+  {
+    std::lock_guard<std::mutex> lock(conversations_.mu);
+    conversations_.failure = ToGrpcStatus(refused);
+  }
+  for (Frame& request : EveryConversationRequest("")) {
+    const Frame answer = Answer(std::move(request));
+    EXPECT_EQ(ReasonOf(answer), REASON_CODE_NOT_SUBSCRIBER) << answer.ShortDebugString();
+    EXPECT_NE(answer.ShortDebugString().find("\"alice is not a subscriber of group team\""),
+              std::string::npos)
+        << answer.ShortDebugString();
+  }
+  {
+    std::lock_guard<std::mutex> lock(conversations_.mu);
+    conversations_.failure = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not yours");
+  }
+  for (Frame& request : EveryConversationRequest("")) {
+    EXPECT_EQ(ReasonOf(Answer(std::move(request))), REASON_CODE_PERMISSION_DENIED);
+  }
+
+  Frame set;
+  set.mutable_extension_set_request()->mutable_channel()->set_type(CHANNEL_TYPE_GROUP);
+  set.mutable_extension_set_request()->mutable_channel()->set_id("team");
+  set.mutable_extension_set_request()->set_message_id(1);
+  {
+    std::lock_guard<std::mutex> lock(extensions_.mu);
+    extensions_.set_failure = refused;
+  }
+  const Frame answer = Answer(set);
+  EXPECT_EQ(answer.extension_set_response().reason(), REASON_CODE_NOT_SUBSCRIBER);
+  EXPECT_EQ(answer.extension_set_response().message(), "alice is not a subscriber of group team");
 }
 
 TEST_F(RequestHandlerTest, ASlowServiceIsADeadlineExceeded) {
@@ -580,10 +637,20 @@ TEST_F(RequestHandlerTest, ExtensionSyncReadsAsTheConnection) {
     EXPECT_EQ(extensions_.syncs[0].uid(), "alice");
     EXPECT_EQ(extensions_.syncs[0].since_version(), 4);
     EXPECT_EQ(extensions_.syncs[0].limit(), 10u);
-    extensions_.sync_failure = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not a member");
+    extensions_.sync_failure = ToGrpcStatus(
+        WithReason(absl::PermissionDeniedError("alice is not a subscriber of group team"),
+                   REASON_CODE_NOT_SUBSCRIBER));
   }
   answer = Answer(request);
   EXPECT_EQ(answer.extension_sync_response().reason(), REASON_CODE_NOT_SUBSCRIBER);
+  EXPECT_EQ(answer.extension_sync_response().message(), "alice is not a subscriber of group team");
+  {
+    std::lock_guard<std::mutex> lock(extensions_.mu);
+    extensions_.sync_failure = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not allowed");
+  }
+  answer = Answer(request);
+  EXPECT_EQ(answer.extension_sync_response().reason(), REASON_CODE_PERMISSION_DENIED)
+      << "only the reason the service attached makes a refusal NOT_SUBSCRIBER";
 }
 
 // Every body of Frame is either a request the table serves or one only servers send: a request

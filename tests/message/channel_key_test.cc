@@ -49,6 +49,11 @@ TEST(ChannelKeyTest, RejectsBadIdsAndTypes) {
   Channel untyped;
   untyped.set_id("x");
   EXPECT_EQ(CodeOf("alice", untyped), absl::StatusCode::kInvalidArgument);
+  // An unknown type is named with its value.
+  Channel future = Person("bob");
+  future.set_type(static_cast<im::common::v1::ChannelType>(9));
+  EXPECT_EQ(ChannelKey::For("alice", future).status(),
+            absl::InvalidArgumentError("channel type must be PERSON or GROUP, not 9"));
   EXPECT_TRUE(ValidateId("user.1@example-mail_x", "uid").ok());
   EXPECT_FALSE(ValidateId("white space", "uid").ok());
   EXPECT_TRUE(ValidateId(std::string(kMaxIdBytes, 'u'), "uid").ok());

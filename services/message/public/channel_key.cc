@@ -52,7 +52,8 @@ absl::StatusOr<ChannelKey> ChannelKey::For(std::string_view viewer_uid, const Ch
     case im::common::v1::CHANNEL_TYPE_GROUP:
       return Group(channel.id());
     default:
-      return absl::InvalidArgumentError("channel type must be PERSON or GROUP");
+      return absl::InvalidArgumentError(absl::StrCat("channel type must be PERSON or GROUP, not ",
+                                                     static_cast<int>(channel.type())));
   }
 }
 
@@ -106,7 +107,8 @@ size_t ChannelKey::Lane(size_t count) const { return LaneOfChannel(key_, count);
 absl::Status ValidateDeviceFlag(int flag) {
   if (flag == im::common::v1::DEVICE_FLAG_UNSPECIFIED ||
       !im::common::v1::DeviceFlag_IsValid(flag)) {
-    return absl::InvalidArgumentError("device_flag must be APP, WEB or DESKTOP");
+    return absl::InvalidArgumentError(
+        absl::StrCat("device_flag must be APP, WEB or DESKTOP, not ", flag));
   }
   return absl::OkStatus();
 }

@@ -1,33 +1,22 @@
-#include "services/gateway/reason_codes.h"
+#include "common/reason_codes.h"
 
-#include <string>
+#include "common/status.h"
 
-#include "absl/strings/cord.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/types/optional.h"
-
-namespace im::gateway {
-namespace {
-
-using im::common::v1::ReasonCode_IsValid;
-
-constexpr char kReasonPayload[] = "type.im/gateway.reason";
-
-}  // namespace
+namespace im {
 
 absl::Status WithReason(absl::Status status, ReasonCode reason) {
-  status.SetPayload(kReasonPayload, absl::Cord(absl::StrCat(static_cast<int>(reason))));
+  im::common::v1::ErrorReason tag;
+  tag.set_reason(reason);
+  SetDetails(status, tag);
   return status;
 }
 
 ReasonCode ReasonFor(const absl::Status& status) {
   if (status.ok()) return im::common::v1::REASON_CODE_SUCCESS;
-  if (absl::optional<absl::Cord> payload = status.GetPayload(kReasonPayload)) {
-    int value = 0;
-    if (absl::SimpleAtoi(std::string(*payload), &value) && ReasonCode_IsValid(value)) {
-      return static_cast<ReasonCode>(value);
-    }
+  im::common::v1::ErrorReason tag;
+  if (GetDetails(status, &tag) && im::common::v1::ReasonCode_IsValid(tag.reason()) &&
+      tag.reason() != im::common::v1::REASON_CODE_UNSPECIFIED) {
+    return tag.reason();
   }
   switch (status.code()) {
     case absl::StatusCode::kUnauthenticated:
@@ -58,11 +47,4 @@ ReasonCode ReasonFor(const absl::Status& status) {
 
 ReasonCode ReasonFor(const grpc::Status& status) { return ReasonFor(FromGrpcStatus(status)); }
 
-ReasonCode ChannelAccessReasonFor(const grpc::Status& status) {
-  if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
-    return im::common::v1::REASON_CODE_NOT_SUBSCRIBER;
-  }
-  return ReasonFor(status);
-}
-
-}  // namespace im::gateway
+}  // namespace im
