@@ -72,8 +72,8 @@ class Extensions {
 
   // Applies the items in order; items of one message see each other's results. Per item: a
   // client must subscribe to a group (PERMISSION_DENIED tagged NOT_SUBSCRIBER), the message must
-  // exist (NOT_FOUND), then set_rules.h decides. When Postgres or the sequence service fails, every item not already
-  // failed gets that error and nothing is written. Never fails as a whole.
+  // exist (NOT_FOUND), then set_rules.h decides. When Postgres or the sequence service fails, every
+  // item not already failed gets that error and nothing is written. Never fails as a whole.
   SetBatchResult SetBatch(const std::vector<const PendingSet*>& items);
 
   // Existing extensions of the listed messages, in request order.
